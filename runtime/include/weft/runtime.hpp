@@ -1,0 +1,83 @@
+// Runtime: the user's handle on a scheduler.
+//
+//   auto rt = weft::Runtime::create(weft::RuntimeOptions::multi_thread(2, "mutex"));
+//   int v = (*rt)->block_on(compute());           // run a task to completion from outside
+//   auto h = (*rt)->spawn(background());          // from any thread, worker or not
+//   weft::ShutdownReport r = (*rt)->shutdown();   // drain, then destroy what is left
+//
+// Inside a task use the free functions of spawn.hpp (weft::spawn, weft::yield_now).
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <span>
+#include <string_view>
+
+#include "absl/status/statusor.h"
+#include "weft/runtime_options.hpp"
+#include "weft/scheduler/scheduler_base.hpp"
+#include "weft/scheduler/stats.hpp"
+#include "weft/task/join_handle.hpp"
+#include "weft/task/task.hpp"
+
+namespace weft {
+
+namespace detail {
+// Spawns `task` on `scheduler` (any thread). The frame becomes the task: no other allocation.
+template <class T>
+JoinHandle<T> spawn_on(SchedulerBase& scheduler, Task<T> task) {
+  if (!task.valid()) throw std::invalid_argument("weft: spawn of an empty Task");
+  TaskHeader* header = TaskHeader::from_frame(task.release().address());
+  header->init_spawned(&scheduler);
+  scheduler.submit(header);
+  return JoinHandle<T>(header);
+}
+}  // namespace detail
+
+class Runtime {
+ public:
+  // Fails with InvalidArgument for an unknown variant or zero workers.
+  static absl::StatusOr<std::unique_ptr<Runtime>> create(RuntimeOptions options);
+
+  // The variant names create() accepts.
+  static std::span<const std::string_view> variants();
+
+  ~Runtime();  // shuts down (30 s deadline) if shutdown() was not called
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  template <class T>
+  JoinHandle<T> spawn(Task<T> task) {
+    return detail::spawn_on(*scheduler_, std::move(task));
+  }
+
+  // Runs `task` on the runtime and blocks this thread until it completes; returns its value or
+  // rethrows its exception. Not from a worker thread (std::logic_error).
+  template <class T>
+  T block_on(Task<T> task) {
+    JoinHandle<T> handle = spawn(std::move(task));
+    scheduler_->wait_for(handle_header(handle));
+    return handle.take_result();
+  }
+
+  // Stops taking outside spawns, runs every queued task to completion (tasks they spawn too),
+  // then destroys the frames of tasks still suspended. Idempotent: later calls return the first
+  // report. After `deadline` the remaining tasks are destroyed and deadline_exceeded is set.
+  ShutdownReport shutdown(std::chrono::nanoseconds deadline = std::chrono::seconds(30));
+
+  RuntimeStats stats() const { return scheduler_->stats(); }
+  const RuntimeOptions& options() const { return options_; }
+
+ private:
+  Runtime(RuntimeOptions options, std::unique_ptr<detail::SchedulerBase> scheduler);
+
+  template <class T>
+  static TaskHeader* handle_header(JoinHandle<T>& h) {
+    return h.header();
+  }
+
+  RuntimeOptions options_;
+  std::unique_ptr<detail::SchedulerBase> scheduler_;
+};
+
+}  // namespace weft

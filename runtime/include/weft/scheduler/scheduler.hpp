@@ -1,0 +1,401 @@
+// Scheduler<Variant>: the work-stealing worker loop, written once for every queue variant.
+//
+// The loop (ARCHITECTURE.md, "The worker loop"), per worker:
+//   1. Every 61st tick take one task from the injector first, so outside work is never starved
+//      by a busy local queue (Go and Tokio both use 61).
+//   2. Otherwise the LIFO slot (the task most recently woken or spawned by this worker; at most
+//      3 in a row, Tokio #5712), then the local queue.
+//   3. Local queue empty: pull a batch from the injector, min(len / workers + 1, 128).
+//   4. Still nothing: become a searcher if fewer than half the workers search; sweep the other
+//      workers from a victim chosen by the Steal policy, stealing per the policy (half or one),
+//      then the injector; back off between empty sweeps; after kMaxRounds sweeps, park.
+//   5. Park (Idle + Parker). The last searcher to park re-checks every queue.
+//   6. New work: from a worker it goes to the LIFO slot (spawn, wake) or the back of the local
+//      queue (yield); from outside into the injector. Either way a parked worker is woken only
+//      if nobody is searching; a searcher that finds work and was the last one wakes another.
+//   7. A poll budget (context.hpp) keeps one busy task from starving the others.
+//
+// current_thread is the same loop with one worker and no thread of its own: the thread inside
+// block_on (or shutdown) runs it.
+//
+// Shutdown: stop taking outside spawns (phase kClosing); the workers run until every queue is
+// empty and every worker is parked; then phase kStopped, the workers exit, and the frames of the
+// tasks still owned (suspended, with nothing to wake them) are destroyed.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "weft/scheduler/idle.hpp"
+#include "weft/scheduler/parker.hpp"
+#include "weft/scheduler/scheduler_base.hpp"
+#include "weft/scheduler/stats.hpp"
+#include "weft/variants/concepts.hpp"
+
+namespace weft::detail {
+
+inline constexpr std::uint64_t kInjectorInterval = 61;
+inline constexpr std::uint32_t kMaxLifoPollsInARow = 3;
+
+template <variants::Variant V>
+class Scheduler final : public SchedulerBase {
+  using LocalQueue = typename V::template LocalQueue<TaskHeader*>;
+  using Injector = typename V::template Injector<TaskHeader*>;
+  using Steal = typename V::Steal;
+
+ public:
+  Scheduler(std::size_t workers, Flavor flavor)
+      : SchedulerBase(workers),
+        flavor_(flavor),
+        idle_(workers, /*start_parked=*/flavor == Flavor::kCurrentThread) {
+    workers_.reserve(workers);
+    for (std::size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i));
+    if (flavor == Flavor::kMultiThread) {
+      threads_.reserve(workers);
+      for (std::size_t i = 0; i < workers; ++i) {
+        threads_.emplace_back([this, i] { run_worker(*workers_[i], nullptr); });
+      }
+    }
+  }
+
+  ~Scheduler() override { shutdown(std::chrono::seconds(30)); }
+
+  std::string_view variant_name() const override { return V::name; }
+  std::size_t num_workers() const override { return workers_.size(); }
+
+  void schedule(TaskHeader* task, bool is_yield) override {
+    ThreadContext& ctx = context();
+    if (ctx.scheduler == this && ctx.worker != nullptr) {
+      Worker& w = *static_cast<Worker*>(ctx.worker);
+      if (is_yield) {
+        push_local(w, task);
+      } else {
+        if (w.lifo != nullptr) push_local(w, w.lifo);
+        w.lifo = task;
+      }
+      if (workers_.size() > 1) notify_parked();
+      return;
+    }
+    // From outside. After the stop nothing runs any more: the owned-task sweep of shutdown
+    // destroys the task instead.
+    if (phase() == Phase::kStopped) return;
+    injector_.push(task);
+    notify_parked();
+  }
+
+  void wait_for(TaskHeader* root) override {
+    if (context().scheduler != nullptr) {
+      throw std::logic_error("weft: block_on called from inside a runtime's worker thread");
+    }
+    if (flavor_ == Flavor::kMultiThread) {
+      wait_on_thread(root);
+    } else {
+      drive_until(root);
+    }
+  }
+
+  ShutdownReport shutdown(std::chrono::nanoseconds deadline) override {
+    std::lock_guard lock(shutdown_mu_);
+    if (report_) return *report_;
+    const auto until = std::chrono::steady_clock::now() + deadline;
+    set_phase(Phase::kClosing);
+    bool exceeded = false;
+    if (flavor_ == Flavor::kMultiThread) {
+      exceeded = !wait_quiescent(until);
+      set_phase(Phase::kStopped);
+      for (auto& w : workers_) w->parker.unpark();
+      for (std::thread& t : threads_) t.join();
+    } else {
+      std::lock_guard drive(drive_mu_);
+      exceeded = !run_current_thread_until_idle(until);
+      set_phase(Phase::kStopped);
+    }
+    destroy_remaining();
+    report_ = report(exceeded);
+    return *report_;
+  }
+
+  RuntimeStats stats() const override {
+    RuntimeStats s;
+    for (const auto& w : workers_) s.workers.push_back(w->counters.snapshot());
+    return s;
+  }
+
+ private:
+  struct alignas(variants::kCacheLine) Worker {
+    explicit Worker(std::size_t i) : index(i), rng(0x9E3779B97F4A7C15ULL * (i + 1)) {}
+    const std::size_t index;
+    LocalQueue local;
+    // Owner-only state.
+    TaskHeader* lifo = nullptr;
+    std::uint32_t lifo_streak = 0;
+    std::uint64_t tick = 0;
+    std::uint64_t rng;
+    bool searching = false;
+    Parker parker;
+    WorkerCounters counters;
+  };
+
+  using C = WorkerCounters;
+
+  // --- the loop -------------------------------------------------------------------------------
+
+  // Runs worker `w` on this thread until the scheduler stops, or, for block_on on a
+  // current_thread runtime, until `*done` is true.
+  void run_worker(Worker& w, const std::atomic<bool>* done) {
+    ThreadContext& ctx = context();
+    ctx.scheduler = this;
+    ctx.worker = &w;
+    for (;;) {
+      // [S1] acquire: the block_on root's completion (pairs with the release in its waker).
+      if (done != nullptr && done->load(std::memory_order_acquire)) break;
+      if (phase() == Phase::kStopped) break;
+      if (TaskHeader* task = next_task(w)) {
+        run(w, task);
+        continue;
+      }
+      if (TaskHeader* task = search(w)) {
+        run(w, task);
+        continue;
+      }
+      if (done != nullptr && done->load(std::memory_order_acquire)) break;  // [S1]
+      park(w);
+    }
+    if (w.lifo != nullptr) push_local(w, std::exchange(w.lifo, nullptr));
+    if (w.searching) {
+      w.searching = false;
+      if (idle_.transition_from_searching()) notify_parked();
+    }
+    ctx.scheduler = nullptr;
+    ctx.worker = nullptr;
+  }
+
+  void run(Worker& w, TaskHeader* task) {
+    C::add(w.counters.polls);
+    if (run_task(task) == Ran::kRequeue) {
+      push_local(w, task);
+      if (workers_.size() > 1) notify_parked();
+    }
+  }
+
+  TaskHeader* next_task(Worker& w) {
+    ++w.tick;
+    if (w.tick % kInjectorInterval == 0 && injector_.size_hint() != 0) {
+      if (std::optional<TaskHeader*> t = injector_.pop()) {
+        C::add(w.counters.injector_hits);
+        return *t;
+      }
+    }
+    if (w.lifo != nullptr) {
+      if (w.lifo_streak < kMaxLifoPollsInARow) {
+        ++w.lifo_streak;
+        C::add(w.counters.lifo_hits);
+        return std::exchange(w.lifo, nullptr);
+      }
+      push_local(w, std::exchange(w.lifo, nullptr));
+    }
+    w.lifo_streak = 0;
+    if (std::optional<TaskHeader*> t = w.local.pop()) {
+      C::add(w.counters.local_hits);
+      return *t;
+    }
+    return pull_injector(w);
+  }
+
+  // Moves a batch from the injector into the local queue; returns one task of it to run now.
+  TaskHeader* pull_injector(Worker& w) {
+    if (injector_.size_hint() == 0) return nullptr;
+    const std::size_t want =
+        std::min(injector_.size_hint() / workers_.size() + 1, variants::kMaxBatch);
+    TaskHeader* batch[variants::kMaxBatch];
+    std::size_t n = 0;
+    injector_.pop_batch(want, [&](TaskHeader*&& t) { batch[n++] = t; });
+    if (n == 0) return nullptr;
+    C::add(w.counters.injector_pulls);
+    C::add(w.counters.injector_hits, n);
+    for (std::size_t i = 1; i < n; ++i) push_local(w, batch[i]);
+    return batch[0];
+  }
+
+  TaskHeader* search(Worker& w) {
+    const std::size_t n = workers_.size();
+    if (!w.searching) {
+      if (!idle_.transition_to_searching()) return nullptr;
+      w.searching = true;
+    }
+    for (std::size_t round = 0; round < Steal::kMaxRounds; ++round) {
+      const std::size_t start = Steal::first_victim(w.index, n, w.rng);
+      for (std::size_t i = 0; i < n; ++i) {
+        Worker& victim = *workers_[(start + i) % n];
+        if (&victim == &w) continue;
+        if (victim.local.size_hint() == 0) continue;
+        C::add(w.counters.steal_attempts);
+        const std::size_t before = w.local.size_hint();
+        if (std::optional<TaskHeader*> t = victim.local.steal_into(w.local, Steal::kStealHalf)) {
+          C::add(w.counters.steal_successes);
+          C::add(w.counters.tasks_stolen, 1 + w.local.size_hint() - before);
+          return found_work(w, *t);
+        }
+      }
+      if (TaskHeader* t = pull_injector(w)) return found_work(w, t);
+      if (phase() == Phase::kStopped) break;
+      Steal::backoff(round);
+    }
+    return nullptr;
+  }
+
+  TaskHeader* found_work(Worker& w, TaskHeader* task) {
+    w.searching = false;
+    if (idle_.transition_from_searching()) notify_parked();
+    return task;
+  }
+
+  void push_local(Worker& w, TaskHeader* task) {
+    w.local.push(task, [this](std::span<TaskHeader*> spill) { injector_.push_batch(spill); });
+  }
+
+  void park(Worker& w) {
+    const bool was_searching = std::exchange(w.searching, false);
+    if (idle_.transition_to_parked(w.index, was_searching)) notify_if_work_pending();
+    if (phase() == Phase::kClosing) quiesce_cv_.notify_all();
+    C::add(w.counters.parks);
+    for (;;) {
+      w.parker.park();
+      if (phase() == Phase::kStopped) return;
+      if (!idle_.is_parked(w.index)) break;  // woken by worker_to_notify: now a searcher
+      // Spurious (a stale unpark, or a current_thread wake for block_on): keep sleeping unless
+      // block_on's root completed.
+      if (flavor_ == Flavor::kCurrentThread) {
+        // If a notifier took us off the sleepers meanwhile, it counted us as a searcher.
+        w.searching = !idle_.unpark_by_id(w.index);
+        C::add(w.counters.unparks);
+        return;
+      }
+    }
+    C::add(w.counters.unparks);
+    w.searching = true;
+  }
+
+  void notify_parked() {
+    if (std::optional<std::size_t> i = idle_.worker_to_notify()) workers_[*i]->parker.unpark();
+  }
+
+  void notify_if_work_pending() {
+    for (auto& w : workers_) {
+      if (w->local.size_hint() != 0) {
+        notify_parked();
+        return;
+      }
+    }
+    if (injector_.size_hint() != 0) notify_parked();
+  }
+
+  // --- block_on -------------------------------------------------------------------------------
+
+  // Multi-thread: this thread sleeps until the root's join waker fires.
+  void wait_on_thread(TaskHeader* root) {
+    struct Signal {
+      std::mutex mu;
+      std::condition_variable cv;
+      bool done = false;
+    } signal;
+    static constexpr WakerVTable kVTable{
+        [](void* data, std::uint64_t) {
+          auto* s = static_cast<Signal*>(data);
+          // Notify under the lock: the waiter cannot return (and free `s`) before we unlock.
+          std::lock_guard lock(s->mu);
+          s->done = true;
+          s->cv.notify_all();
+        },
+        [](void*) {}, [](void*) {}};
+    if (!root->set_join_waker(Waker(&signal, 0, &kVTable))) return;
+    std::unique_lock lock(signal.mu);
+    signal.cv.wait(lock, [&] { return signal.done; });
+  }
+
+  // current_thread: this thread runs the loop until the root completes.
+  void drive_until(TaskHeader* root) {
+    struct Signal {
+      Scheduler* self;
+      std::atomic<bool> done{false};
+    } signal{this};
+    static constexpr WakerVTable kVTable{
+        [](void* data, std::uint64_t) {
+          auto* s = static_cast<Signal*>(data);
+          Scheduler* self = s->self;
+          // [S1] release: pairs with the loop's acquire load.
+          s->done.store(true, std::memory_order_release);
+          self->workers_[0]->parker.unpark();
+        },
+        [](void*) {}, [](void*) {}};
+    std::lock_guard drive(drive_mu_);
+    if (!root->set_join_waker(Waker(&signal, 0, &kVTable))) return;
+    Worker& w = *workers_[0];
+    // Not among the sleepers: an outside spawn already woke worker 0 and counted it searching.
+    w.searching = !idle_.unpark_by_id(0);
+    run_worker(w, &signal.done);
+    park_current_thread_worker(w);
+    // The waker may still be unparking worker 0: wait until it has let go of `signal`.
+    while (!(root->load_state() & TaskHeader::kComplete) ||
+           (root->load_state() & TaskHeader::kJoinWaker)) {
+      std::this_thread::yield();
+    }
+  }
+
+  void park_current_thread_worker(Worker& w) {
+    idle_.transition_to_parked(w.index, std::exchange(w.searching, false));
+  }
+
+  // --- shutdown -------------------------------------------------------------------------------
+
+  // Multi-thread: true once every worker is parked with every queue empty; false at the deadline.
+  bool wait_quiescent(std::chrono::steady_clock::time_point until) {
+    std::mutex mu;
+    std::unique_lock lock(mu);
+    for (;;) {
+      const bool quiet = idle_.with_lock(
+          [&](std::size_t unparked) { return unparked == 0 && injector_.size_hint() == 0; });
+      if (quiet) return true;
+      if (std::chrono::steady_clock::now() >= until) return false;
+      quiesce_cv_.wait_for(lock, std::chrono::milliseconds(1));
+    }
+  }
+
+  // current_thread: run until nothing is runnable.
+  bool run_current_thread_until_idle(std::chrono::steady_clock::time_point until) {
+    Worker& w = *workers_[0];
+    ThreadContext& ctx = context();
+    ctx.scheduler = this;
+    ctx.worker = &w;
+    bool finished = true;
+    while (TaskHeader* task = next_task(w)) {
+      run(w, task);
+      if (std::chrono::steady_clock::now() >= until) {
+        finished = false;
+        break;
+      }
+    }
+    ctx.scheduler = nullptr;
+    ctx.worker = nullptr;
+    return finished;
+  }
+
+  const Flavor flavor_;
+  Idle idle_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  Injector injector_;
+  std::vector<std::thread> threads_;
+  std::mutex drive_mu_;  // one current_thread driver at a time
+  std::condition_variable_any quiesce_cv_;
+  std::mutex shutdown_mu_;
+  std::optional<ShutdownReport> report_;  // guarded by shutdown_mu_
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,8 @@
+// Everything a Weft user needs.
+#pragma once
+
+#include "weft/runtime.hpp"
+#include "weft/spawn.hpp"
+#include "weft/task/join_handle.hpp"
+#include "weft/task/task.hpp"
+#include "weft/task/waker.hpp"

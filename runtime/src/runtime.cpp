@@ -1,0 +1,48 @@
+// Runtime construction: the registry turns a variant name into a Scheduler<V> instantiation.
+#include "weft/runtime.hpp"
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "weft/scheduler/scheduler.hpp"
+#include "weft/variants/registry.hpp"
+
+namespace weft {
+
+std::span<const std::string_view> Runtime::variants() {
+  static constexpr auto kNames = variants::AllVariants::names;
+  return kNames;
+}
+
+absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
+  if (options.flavor == Flavor::kCurrentThread) options.workers = 1;
+  if (options.workers == 0) {
+    return absl::InvalidArgumentError("weft: a multi_thread runtime needs at least 1 worker");
+  }
+  if (options.workers > 4096) {
+    return absl::InvalidArgumentError("weft: at most 4096 workers, got " +
+                                      std::to_string(options.workers));
+  }
+  std::unique_ptr<detail::SchedulerBase> scheduler;
+  const bool known = variants::AllVariants::visit(options.variant, [&]<class V>() {
+    scheduler = std::make_unique<detail::Scheduler<V>>(options.workers, options.flavor);
+  });
+  if (!known) {
+    return absl::InvalidArgumentError("weft: unknown variant '" + options.variant +
+                                      "'; valid variants: " + fmt::format("{}", fmt::join(variants(), ", ")));
+  }
+  return std::unique_ptr<Runtime>(new Runtime(std::move(options), std::move(scheduler)));
+}
+
+Runtime::Runtime(RuntimeOptions options, std::unique_ptr<detail::SchedulerBase> scheduler)
+    : options_(std::move(options)), scheduler_(std::move(scheduler)) {}
+
+Runtime::~Runtime() { shutdown(); }
+
+ShutdownReport Runtime::shutdown(std::chrono::nanoseconds deadline) {
+  return scheduler_->shutdown(deadline);
+}
+
+}  // namespace weft

@@ -1,0 +1,151 @@
+"""Plot Weft benchmark CSVs: throughput, speedup and efficiency vs threads.
+
+    /usr/bin/python3 scripts/plot.py [--out DIR] [--metric NAME] [--logx] CSV [CSV ...]
+
+Writes one PNG per (workload, shape) to DIR (default results/plots), named
+<workload>_<shape>.png, with three panels: throughput (median over reps, min-max
+band), speedup over each variant's own smallest-thread run (normally 1 thread)
+with the ideal line and the machine's core count, and parallel efficiency.
+The throughput metric is --metric, else the first of tasks_per_s, msgs_per_s,
+ops_per_s present for the workload. Prints the PNG paths written to stdout.
+Exit 2 on bad input (no/missing CSV, missing columns, bad cells).
+"""
+import argparse
+import os
+import re
+import sys
+import zlib
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import EngFormatter, FixedLocator, NullLocator  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import weft_csv  # noqa: E402
+
+PROG = "plot.py"
+PALETTE = plt.get_cmap("tab10").colors
+KNOWN = ["mutex", "chase_lev", "vyukov", "ring", "bwos"]
+
+
+def variant_color(name):
+    """Stable colour per variant, identical across panels, files and runs."""
+    if name in KNOWN:
+        return PALETTE[KNOWN.index(name)]
+    spare = PALETTE[len(KNOWN):]
+    return spare[zlib.crc32(name.encode()) % len(spare)]
+
+
+def short_sha(sha):
+    if sha in ("mixed", "?"):
+        return sha
+    return sha[:7] + ("-dirty" if sha.endswith("dirty") else "")
+
+
+def title_for(sub, workload, shape):
+    host = weft_csv.one_or_mixed(sub["host"])
+    cpu = weft_csv.one_or_mixed(sub["cpu_model"])
+    sha = short_sha(weft_csv.one_or_mixed(sub["git_sha"]))
+    return f"{workload}/{shape} \u2014 {host} ({cpu}), {sha}"
+
+
+def base_label(bases):
+    if len(bases) == 1:
+        b = bases.pop()
+        return f"speedup vs own {b}-thread run"
+    return "speedup vs own smallest-thread run"
+
+
+def plot_one(sub, workload, shape, metric, out_dir, logx):
+    stats = weft_csv.rep_stats(sub, metric)
+    unit = weft_csv.one_or_mixed(sub.loc[sub["metric"] == metric, "unit"])
+    threads = sorted(stats["threads"].unique())
+    fig, (ax_t, ax_s, ax_e) = plt.subplots(1, 3, figsize=(16, 5), sharex=True)
+    bases = set()
+    for variant, v in stats.groupby("variant", sort=True):
+        v = v.sort_values("threads")
+        t = v["threads"].to_numpy()
+        base = int(t[0])
+        bases.add(base)
+        base_med = float(v["median"].iloc[0])
+        ideal = t / base
+        color = variant_color(variant)
+        series = [(ax_t, 1.0), (ax_s, base_med), (ax_e, None)]
+        for ax, div in series:
+            scale = base_med * ideal if div is None else div
+            med, lo, hi = (v[c].to_numpy() / scale for c in ("median", "min", "max"))
+            ax.plot(t, med, marker="o", color=color, label=variant)
+            ax.fill_between(t, lo, hi, color=color, alpha=0.2, linewidth=0)
+    for b in sorted(bases):
+        xs = [x for x in threads if x >= b]
+        label = "ideal (t/%d)" % b if len(bases) > 1 else "ideal"
+        ax_s.plot(xs, [x / b for x in xs], "k:", linewidth=1.2, label=label)
+    for cpus in sorted(set(sub["cpus"].dropna().astype(int))):
+        ax_s.axvline(cpus, color="grey", linestyle="--", linewidth=1,
+                     label=f"cores = {cpus}")
+    ax_e.axhline(1.0, color="k", linestyle=":", linewidth=1.2, label="ideal")
+
+    ax_t.set_ylabel(f"{metric} ({unit})")
+    ax_t.yaxis.set_major_formatter(EngFormatter(sep=""))
+    ax_t.set_title("throughput (median, min-max band)", fontsize=10)
+    ax_s.set_ylabel(base_label(set(bases)))
+    ax_s.set_title("speedup", fontsize=10)
+    ax_e.set_ylabel("efficiency = speedup / ideal")
+    ax_e.set_title("parallel efficiency", fontsize=10)
+    for ax in (ax_t, ax_s, ax_e):
+        if logx:
+            ax.set_xscale("log", base=2)
+        ax.xaxis.set_major_locator(FixedLocator(threads))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xticklabels([str(x) for x in threads])
+        ax.set_xlabel("threads")
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+    ax_e.set_ylim(0, max(1.1, ax_e.get_ylim()[1]))  # keep the 1.0 line off the frame
+    ax_t.legend(fontsize=8, title="variant", title_fontsize=8)
+    handles = [h for h in ax_s.get_legend_handles_labels()[0]
+               if h.get_label().startswith(("ideal", "cores"))]
+    ax_s.legend(handles=handles, fontsize=8, loc="upper left")
+    fig.suptitle(title_for(sub, workload, shape))
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    name = f"{workload}_{shape}" if shape else workload
+    path = os.path.join(out_dir, re.sub(r"[^A-Za-z0-9_.=-]+", "-", name) + ".png")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join("results", "plots"),
+                    help="output directory (default: results/plots)")
+    ap.add_argument("--metric", help="throughput metric to plot "
+                    "(default: first of %s present)" % ", ".join(weft_csv.THROUGHPUT_METRICS))
+    ap.add_argument("--logx", action="store_true", help="log2 thread axis")
+    ap.add_argument("csv", nargs="+", metavar="CSV")
+    args = ap.parse_args(argv)
+    df = weft_csv.load_or_die(PROG, args.csv)
+    if args.metric and args.metric not in set(df["metric"]):
+        weft_csv.die(PROG, f"metric '{args.metric}' not in the data; available: "
+                     + ", ".join(sorted(set(df["metric"]))))
+    os.makedirs(args.out, exist_ok=True)
+    written = []
+    for (workload, shape), sub in df.groupby(["workload", "shape"], sort=True):
+        metric = weft_csv.throughput_metric(df[df["workload"] == workload], args.metric)
+        if metric is None or not (sub["metric"] == metric).any():
+            want = args.metric or " / ".join(weft_csv.THROUGHPUT_METRICS)
+            print(f"{PROG}: note: skipping {workload}/{shape}: no {want} rows",
+                  file=sys.stderr)
+            continue
+        written.append(plot_one(sub, workload, shape, metric, args.out, args.logx))
+    if not written:
+        weft_csv.die(PROG, "nothing to plot (no throughput metric found)", code=1)
+    for p in written:
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

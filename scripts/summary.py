@@ -1,0 +1,88 @@
+"""Print a table of the median of one metric over reps from Weft benchmark CSVs.
+
+    /usr/bin/python3 scripts/summary.py [--metric ns_per_task] [--markdown] CSV [CSV ...]
+
+One row per (workload, shape, variant), one column per thread count (t=1, t=2,
+...); '-' where that thread count was not measured. Values < 1000 get one
+decimal, larger ones thousands separators and no decimals. Workloads without
+the metric are skipped. --markdown prints a GitHub markdown table instead of
+fixed-width text. Exit 2 on bad input (no/missing CSV, missing columns, bad
+cells, or a metric absent from every file).
+"""
+import argparse
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import weft_csv  # noqa: E402
+
+PROG = "summary.py"
+KEYS = ["workload", "shape", "variant"]
+
+
+def fmt(x):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.1f}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def build_rows(df, metric):
+    """(header, rows) with rows as lists of strings, sorted by KEYS."""
+    stats = weft_csv.rep_stats(df, metric)
+    threads = sorted(stats["threads"].unique())
+    wide = stats.pivot_table(index=KEYS, columns="threads", values="median",
+                             aggfunc="first")
+    header = KEYS + [f"t={t}" for t in threads]
+    rows = []
+    for key, row in wide.iterrows():
+        rows.append(list(key) + [fmt(row.get(t)) for t in threads])
+    return header, rows
+
+
+def render_text(header, rows):
+    n_text = len(KEYS)
+    widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
+
+    def line(cells):
+        out = [c.ljust(w) if i < n_text else c.rjust(w)
+               for i, (c, w) in enumerate(zip(cells, widths))]
+        return "  ".join(out).rstrip()
+
+    sep = "  ".join("-" * w for w in widths)
+    return "\n".join([line(header), sep] + [line(r) for r in rows])
+
+
+def render_markdown(header, rows):
+    n_text = len(KEYS)
+    align = [":---" if i < n_text else "---:" for i in range(len(header))]
+    lines = [header, align] + rows
+    return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+    ap.add_argument("--metric", default="ns_per_task",
+                    help="metric to summarise (default: ns_per_task)")
+    ap.add_argument("--markdown", action="store_true",
+                    help="print a GitHub markdown table")
+    ap.add_argument("csv", nargs="+", metavar="CSV")
+    args = ap.parse_args(argv)
+    df = weft_csv.load_or_die(PROG, args.csv)
+    present = df["metric"] == args.metric
+    if not present.any():
+        weft_csv.die(PROG, f"metric '{args.metric}' not in the data; available: "
+                     + ", ".join(sorted(set(df["metric"]))))
+    for w in sorted(set(df["workload"]) - set(df.loc[present, "workload"])):
+        print(f"{PROG}: note: skipping workload {w}: no {args.metric} rows",
+              file=sys.stderr)
+    unit = weft_csv.one_or_mixed(df.loc[present, "unit"])
+    header, rows = build_rows(df, args.metric)
+    render = render_markdown if args.markdown else render_text
+    print(f"{args.metric} ({unit}), median over reps\n")
+    print(render(header, rows))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""Shared loader for Weft benchmark CSVs (used by plot.py and summary.py).
+
+Usage from a script in scripts/:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import weft_csv
+    df = weft_csv.load(["results/a.csv", "results/b.csv"])   # raises weft_csv.CsvError
+
+load() checks that every file exists, has the 17 schema columns and that
+threads/rep are integers and value is a float; it concatenates all files.
+"""
+import os
+import sys
+
+import pandas as pd
+
+REQUIRED = [
+    "run_id", "timestamp", "git_sha", "host", "cpu_model", "cpus", "compiler",
+    "build", "variant", "workload", "shape", "threads", "params", "rep",
+    "metric", "value", "unit",
+]
+# Preferred throughput metrics, first one present wins.
+THROUGHPUT_METRICS = ["tasks_per_s", "msgs_per_s", "ops_per_s"]
+GROUP_KEYS = ["workload", "shape", "variant", "threads"]
+
+
+class CsvError(Exception):
+    """Bad input: missing file, missing columns or badly typed cells."""
+
+
+def _first_bad(raw, parsed, allow_nan):
+    """Index of the first cell of `raw` that did not parse, or None."""
+    bad = parsed.isna()
+    if allow_nan:
+        bad &= raw.str.strip().str.lower() != "nan"
+    return bad.idxmax() if bad.any() else None
+
+
+def _load_one(path):
+    if not os.path.isfile(path):
+        raise CsvError(f"{path}: file not found")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise CsvError(f"{path}: file is empty (no header)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as e:
+        raise CsvError(f"{path}: cannot parse CSV: {e}") from None
+    df.columns = [c.strip() for c in df.columns]
+    missing = [c for c in REQUIRED if c not in df.columns]
+    if missing:
+        raise CsvError(f"{path}: missing required column(s): {', '.join(missing)}")
+    for col, kind in (("threads", "int"), ("rep", "int"), ("value", "float")):
+        raw = df[col].astype(str)
+        parsed = pd.to_numeric(raw.str.strip(), errors="coerce")
+        idx = _first_bad(raw, parsed, allow_nan=(kind == "float"))
+        if idx is None and kind == "int":
+            frac = parsed % 1 != 0
+            idx = frac.idxmax() if frac.any() else None
+        if idx is not None:
+            # +2: one for the header line, one because lines count from 1.
+            raise CsvError(f"{path}: line {idx + 2}: column '{col}' must be "
+                           f"{kind}, got {raw[idx]!r}")
+        df[col] = parsed.astype("int64") if kind == "int" else parsed.astype(float)
+    df["cpus"] = pd.to_numeric(df["cpus"].str.strip(), errors="coerce").astype("Int64")
+    df["source"] = path
+    return df
+
+
+def load(paths):
+    """Load and validate one or more CSVs, returning one concatenated DataFrame."""
+    if not paths:
+        raise CsvError("no CSV file given")
+    return pd.concat([_load_one(p) for p in paths], ignore_index=True)
+
+
+def throughput_metric(df, preferred=None):
+    """Throughput metric to use for `df` (one workload), or None if absent.
+
+    `preferred` (e.g. from --metric) wins if it is present at all."""
+    present = set(df["metric"].unique())
+    if preferred is not None:
+        return preferred if preferred in present else None
+    return next((m for m in THROUGHPUT_METRICS if m in present), None)
+
+
+def one_or_mixed(series):
+    """The single distinct (non-empty) value of `series` as text, else 'mixed'."""
+    vals = sorted({str(v) for v in series.dropna() if str(v) != ""})
+    if not vals:
+        return "?"
+    return vals[0] if len(vals) == 1 else "mixed"
+
+
+def rep_stats(df, metric):
+    """median/min/max of `metric` over reps, one row per GROUP_KEYS tuple.
+
+    Reps of several runs with the same key are pooled together."""
+    sub = df[df["metric"] == metric]
+    g = sub.groupby(GROUP_KEYS, sort=True)["value"]
+    out = g.agg(median="median", min="min", max="max", n="count").reset_index()
+    return out
+
+
+def die(prog, msg, code=2):
+    """Print `prog: error: msg` on stderr and exit (2 = bad input/usage)."""
+    print(f"{prog}: error: {msg}", file=sys.stderr)
+    sys.exit(code)
+
+
+def load_or_die(prog, paths):
+    try:
+        return load(paths)
+    except CsvError as e:
+        die(prog, str(e))

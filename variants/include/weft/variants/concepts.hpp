@@ -1,0 +1,76 @@
+// The seams between the scheduler and its interchangeable queues.
+//
+// A *variant* names three policies (see mutex.hpp for the first one):
+//   template <class T> using LocalQueue = ...;  // one per worker: the owner pushes and pops,
+//                                                // thieves steal
+//   template <class T> using Injector   = ...;  // the global queue: any thread pushes or pops
+//   using Steal = ...;                           // whom to rob, how much, and how to back off
+//
+// The element type is generic (the runtime uses `TaskHeader*`, the typed tests use counted
+// objects), so a queue can be studied without the runtime. Every queue header ends with a
+// `static_assert` that it satisfies its concept.
+#pragma once
+
+#include <concepts>
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace weft::variants {
+
+// Most items a single steal or injector batch moves (Tokio and Go both use half of 256).
+inline constexpr std::size_t kMaxBatch = 128;
+
+// Padding unit that keeps fields written by different threads apart (x86-64 and most ARM64).
+inline constexpr std::size_t kCacheLine = 64;
+
+// Archetype of the overflow sink a bounded local queue hands surplus items to (the injector's
+// `push_batch`). Only used to check the concept.
+template <class T>
+struct SpillArchetype {
+  void operator()(std::span<T>) const {}
+};
+
+// Owner: push, pop. Any thread: steal_into (moves a batch into the thief's own queue and
+// returns one item for the thief to run), size_hint.
+template <class Q, class T>
+concept LocalQueue = requires(Q& q, Q& thief, const Q& cq, T item, bool half) {
+  { q.push(std::move(item), SpillArchetype<T>{}) } -> std::same_as<void>;
+  { q.pop() } -> std::same_as<std::optional<T>>;
+  { q.steal_into(thief, half) } -> std::same_as<std::optional<T>>;
+  { cq.size_hint() } -> std::convertible_to<std::size_t>;
+};
+
+// Any thread: push, push_batch, pop, pop_batch (calls `sink(T&&)` for up to `max` items and
+// returns how many), size_hint.
+template <class Q, class T>
+concept Injector = requires(Q& q, const Q& cq, T item, std::span<T> batch, std::size_t max) {
+  { q.push(std::move(item)) } -> std::same_as<void>;
+  { q.push_batch(batch) } -> std::same_as<void>;
+  { q.pop() } -> std::same_as<std::optional<T>>;
+  { q.pop_batch(max, [](T&&) {}) } -> std::same_as<std::size_t>;
+  { cq.size_hint() } -> std::convertible_to<std::size_t>;
+};
+
+// See steal.hpp.
+template <class P>
+concept StealPolicy = requires(std::size_t self, std::size_t n, std::size_t round,
+                               std::uint64_t& rng) {
+  { P::kStealHalf } -> std::convertible_to<bool>;
+  { P::kMaxRounds } -> std::convertible_to<std::size_t>;
+  { P::first_victim(self, n, rng) } -> std::convertible_to<std::size_t>;
+  { P::backoff(round) } -> std::same_as<void>;
+  { P::name() } -> std::convertible_to<std::string_view>;
+};
+
+template <class V>
+concept Variant = requires {
+  { V::name } -> std::convertible_to<std::string_view>;
+  typename V::template LocalQueue<void*>;
+  typename V::template Injector<void*>;
+  typename V::Steal;
+} && LocalQueue<typename V::template LocalQueue<void*>, void*> &&
+    Injector<typename V::template Injector<void*>, void*> && StealPolicy<typename V::Steal>;
+
+}  // namespace weft::variants
