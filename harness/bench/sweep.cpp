@@ -1,0 +1,142 @@
+#include "sweep.hpp"
+
+#include <algorithm>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "fmt/format.h"
+#include "fmt/ranges.h"
+#include "weft/runtime.hpp"
+
+namespace weft::bench {
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  return absl::StrSplit(s, sep);
+}
+
+bool parse_positive(const std::string& s, long long& out) {
+  std::int64_t v = 0;
+  if (!absl::SimpleAtoi(s, &v) || v <= 0) return false;
+  out = v;
+  return true;
+}
+
+// "all" or a comma list, each item one of `valid`.
+absl::StatusOr<std::vector<std::string>> pick(const std::string& flag, const std::string& value,
+                                              const std::vector<std::string>& valid) {
+  if (value == "all") return valid;
+  std::vector<std::string> out;
+  for (const std::string& item : split(value, ',')) {
+    if (std::find(valid.begin(), valid.end(), item) == valid.end()) {
+      return absl::InvalidArgumentError(fmt::format("unknown {} '{}'; valid: {} (or all)", flag,
+                                                    item, fmt::join(valid, ", ")));
+    }
+    out.push_back(item);
+  }
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
+  Sweep s;
+  std::vector<std::string> workload_names;
+  for (const auto& w : workloads::all_workloads()) workload_names.emplace_back(w->name());
+  for (const auto& w : workloads::all_workloads()) {
+    if (w->name() == r.workload) s.workload = w.get();
+  }
+  if (s.workload == nullptr) {
+    return absl::InvalidArgumentError(fmt::format("unknown --workload '{}'; valid: {}",
+                                                  r.workload, fmt::join(workload_names, ", ")));
+  }
+
+  auto shapes = pick("--shape", r.shapes, s.workload->shapes());
+  if (!shapes.ok()) return shapes.status();
+  s.shapes = *std::move(shapes);
+
+  const auto names = Runtime::variants();
+  auto variants = pick("--variant", r.variants, std::vector<std::string>(names.begin(), names.end()));
+  if (!variants.ok()) return variants.status();
+  s.variants = *std::move(variants);
+
+  if (r.flavor == "multi_thread") {
+    s.flavor = Flavor::kMultiThread;
+  } else if (r.flavor == "current_thread") {
+    s.flavor = Flavor::kCurrentThread;
+  } else {
+    return absl::InvalidArgumentError(
+        fmt::format("unknown --flavor '{}'; valid: multi_thread, current_thread", r.flavor));
+  }
+
+  if (s.flavor == Flavor::kCurrentThread) {
+    s.threads = {1};
+  } else if (r.threads.empty()) {
+    const unsigned n = std::max(1u, std::thread::hardware_concurrency());
+    for (std::size_t t = 1; t <= n; ++t) s.threads.push_back(t);
+  } else {
+    for (const std::string& item : split(r.threads, ',')) {
+      long long t = 0;
+      if (!parse_positive(item, t) || t > 4096) {
+        return absl::InvalidArgumentError(fmt::format(
+            "bad --threads value '{}'; valid: a comma list of worker counts from 1 to 4096",
+            item));
+      }
+      s.threads.push_back(static_cast<std::size_t>(t));
+    }
+  }
+
+  long long reps = 0;
+  if (!parse_positive(r.reps, reps) || reps > 1000) {
+    return absl::InvalidArgumentError(
+        fmt::format("bad --reps value '{}'; valid: an integer from 1 to 1000", r.reps));
+  }
+  s.reps = static_cast<int>(reps);
+
+  const auto specs = s.workload->params();
+  std::vector<std::string> spec_names;
+  for (const auto& p : specs) spec_names.push_back(p.name);
+  for (const std::string& kv : r.params) {
+    const auto eq = kv.find('=');
+    const std::string key = kv.substr(0, eq);
+    if (eq == std::string::npos || std::find(spec_names.begin(), spec_names.end(), key) ==
+                                       spec_names.end()) {
+      return absl::InvalidArgumentError(
+          fmt::format("bad --param '{}' for workload {}; valid: key=value with key one of {}", kv,
+                      r.workload, fmt::join(spec_names, ", ")));
+    }
+    long long v = 0;
+    if (!parse_positive(kv.substr(eq + 1), v)) {
+      return absl::InvalidArgumentError(
+          fmt::format("bad --param '{}': the value must be a positive integer", kv));
+    }
+    s.overrides.push_back(kv);
+  }
+  return s;
+}
+
+workloads::Params params_for(const Sweep& sweep, const std::string& shape) {
+  workloads::Params params;
+  for (const auto& spec : sweep.workload->params()) {
+    if (std::find(spec.shapes.begin(), spec.shapes.end(), shape) != spec.shapes.end()) {
+      params[spec.name] = spec.default_value;
+    }
+  }
+  for (const std::string& kv : sweep.overrides) {
+    const auto eq = kv.find('=');
+    auto it = params.find(kv.substr(0, eq));
+    if (it != params.end()) it->second = kv.substr(eq + 1);
+  }
+  return params;
+}
+
+std::string params_column(const workloads::Params& params, Flavor flavor) {
+  std::vector<std::string> kvs;
+  for (const auto& [k, v] : params) kvs.push_back(k + "=" + v);
+  if (flavor == Flavor::kCurrentThread) kvs.emplace_back("flavor=current_thread");
+  return fmt::format("{}", fmt::join(kvs, ";"));
+}
+
+}  // namespace weft::bench

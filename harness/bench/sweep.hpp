@@ -1,0 +1,41 @@
+// The sweep plan of weft-bench: every combination of shape, variant and thread count, repeated,
+// validated up front so that a bad value fails before anything runs or is written.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "weft/runtime_options.hpp"
+#include "workload.hpp"
+
+namespace weft::bench {
+
+struct SweepRequest {
+  std::string workload;
+  std::string shapes;    // comma list or "all"
+  std::string variants;  // comma list or "all"
+  std::string threads;   // comma list of positive integers; empty: 1..nproc
+  std::string flavor;    // multi_thread | current_thread
+  std::string reps;      // positive integer
+  std::vector<std::string> params;  // "key=value" each
+};
+
+struct Sweep {
+  workloads::Workload* workload = nullptr;
+  std::vector<std::string> shapes;
+  std::vector<std::string> variants;
+  std::vector<std::size_t> threads;
+  Flavor flavor = Flavor::kMultiThread;
+  int reps = 1;
+  std::vector<std::string> overrides;  // "key=value" given on the command line, validated
+};
+
+// InvalidArgument, naming the bad value and the valid ones, for any bad input.
+absl::StatusOr<Sweep> plan_sweep(const SweepRequest& request);
+
+// The parameters one shape runs with (defaults, then overrides), and their CSV form.
+workloads::Params params_for(const Sweep& sweep, const std::string& shape);
+std::string params_column(const workloads::Params& params, Flavor flavor);
+
+}  // namespace weft::bench

@@ -1,0 +1,180 @@
+#include "spawn_storm/spawn_storm.hpp"
+
+#include <cstdint>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "common/event.hpp"
+#include "fmt/format.h"
+#include "weft/weft.hpp"
+
+namespace weft::workloads {
+namespace {
+
+Task<void> leaf(Countdown* done) {
+  done->count_down();
+  co_return;
+}
+
+Task<void> flat(std::int64_t n, Countdown* done) {
+  for (std::int64_t i = 0; i < n; ++i) weft::spawn(leaf(done)).detach();
+  co_await done->wait();
+}
+
+Task<std::int64_t> skynet(std::int64_t num, std::int64_t size, std::int64_t fanout) {
+  if (size == 1) co_return num;
+  const std::int64_t sub = size / fanout;
+  std::vector<JoinHandle<std::int64_t>> children;
+  children.reserve(static_cast<std::size_t>(fanout));
+  for (std::int64_t i = 0; i < fanout; ++i) {
+    children.push_back(weft::spawn(skynet(num + i * sub, sub, fanout)));
+  }
+  std::int64_t sum = 0;
+  for (auto& child : children) sum += co_await child;
+  co_return sum;
+}
+
+Task<void> yielder(std::int64_t yields, Countdown* done) {
+  for (std::int64_t i = 0; i < yields; ++i) co_await yield_now();
+  done->count_down();
+}
+
+Task<void> spawn_yielders(std::int64_t tasks, std::int64_t yields, Countdown* done) {
+  for (std::int64_t i = 0; i < tasks; ++i) weft::spawn(yielder(yields, done)).detach();
+  co_await done->wait();
+}
+
+struct PingPong {
+  Oneshot<int> ping;
+  Oneshot<int> pong;
+};
+
+Task<void> pong_side(PingPong* p) {
+  const int v = co_await p->ping.recv();
+  p->pong.send(v + 1);
+}
+
+Task<void> ping_side(Countdown* done) {
+  PingPong p;
+  JoinHandle<void> other = weft::spawn(pong_side(&p));
+  p.ping.send(1);
+  const int v = co_await p.pong.recv();
+  co_await other;  // `p` lives in this frame: outlive the other side
+  if (v == 2) done->count_down();
+}
+
+Task<void> ping_pongs(std::int64_t pairs, Countdown* done) {
+  for (std::int64_t i = 0; i < pairs; ++i) weft::spawn(ping_side(done)).detach();
+  co_await done->wait();
+}
+
+Task<void> chain(std::int64_t remaining, OneShotEvent* done) {
+  if (remaining == 0) {
+    done->set();
+  } else {
+    weft::spawn(chain(remaining - 1, done)).detach();
+  }
+  co_return;
+}
+
+Task<void> chained(std::int64_t depth, OneShotEvent* done) {
+  weft::spawn(chain(depth - 1, done)).detach();
+  co_await done->wait();
+}
+
+Task<void> wait_for(Countdown* done) { co_await done->wait(); }
+
+class SpawnStorm final : public Workload {
+ public:
+  std::string_view name() const override { return "spawn_storm"; }
+  std::string_view description() const override {
+    return "1M trivial tasks in Tokio's rt_multi_threaded shapes; ns per task";
+  }
+  std::vector<std::string> shapes() const override {
+    return {"flat", "remote", "tree", "yield_many", "ping_pong", "chained"};
+  }
+  std::vector<ParamSpec> params() const override {
+    return {
+        {"tasks", "1000000", "tasks spawned (flat, remote) or chain depth (chained)",
+         {"flat", "remote", "chained"}},
+        {"leaves", "1000000", "leaves of the skynet tree (a power of fanout)", {"tree"}},
+        {"fanout", "10", "children per skynet node", {"tree"}},
+        {"yield_tasks", "1000", "tasks that yield", {"yield_many"}},
+        {"yields", "1000", "yields per task", {"yield_many"}},
+        {"pairs", "100000", "ping-pong pairs (2 tasks each)", {"ping_pong"}},
+    };
+  }
+
+  absl::StatusOr<RunResult> run(Runtime& rt, std::string_view shape,
+                                const Params& params) override {
+    if (shape == "flat") {
+      const std::int64_t n = param_int(params, "tasks");
+      Countdown done(n);
+      rt.block_on(flat(n, &done));
+      return tasks(n);
+    }
+    if (shape == "remote") {
+      const std::int64_t n = param_int(params, "tasks");
+      Countdown done(n);
+      std::thread spawner([&] {
+        for (std::int64_t i = 0; i < n; ++i) rt.spawn(leaf(&done)).detach();
+      });
+      rt.block_on(wait_for(&done));
+      spawner.join();
+      return tasks(n);
+    }
+    if (shape == "tree") {
+      const std::int64_t leaves = param_int(params, "leaves");
+      const std::int64_t fanout = param_int(params, "fanout");
+      std::int64_t nodes = 0;
+      std::int64_t level = 1;
+      while (level < leaves) {
+        nodes += level;
+        if (level > leaves / fanout) break;
+        level *= fanout;
+      }
+      if (fanout < 2 || level != leaves) {
+        return absl::InvalidArgumentError(
+            fmt::format("tree: leaves={} is not a power of fanout={}", leaves, fanout));
+      }
+      nodes += leaves;
+      const std::int64_t sum = rt.block_on(skynet(0, leaves, fanout));
+      const std::int64_t expected = leaves * (leaves - 1) / 2;
+      if (sum != expected) {
+        return absl::InternalError(fmt::format("tree: sum {} != expected {}", sum, expected));
+      }
+      return tasks(nodes);
+    }
+    if (shape == "yield_many") {
+      const std::int64_t n = param_int(params, "yield_tasks");
+      const std::int64_t yields = param_int(params, "yields");
+      Countdown done(n);
+      rt.block_on(spawn_yielders(n, yields, &done));
+      return RunResult{static_cast<double>(n * (yields + 1)), "task",
+                       {{"yields", static_cast<double>(n * yields), "count"}}};
+    }
+    if (shape == "ping_pong") {
+      const std::int64_t pairs = param_int(params, "pairs");
+      Countdown done(pairs);
+      rt.block_on(ping_pongs(pairs, &done));
+      return tasks(2 * pairs);
+    }
+    if (shape == "chained") {
+      const std::int64_t depth = param_int(params, "tasks");
+      OneShotEvent done;
+      rt.block_on(chained(depth, &done));
+      return tasks(depth);
+    }
+    return absl::InvalidArgumentError(fmt::format("spawn_storm: unknown shape '{}'", shape));
+  }
+
+ private:
+  static RunResult tasks(std::int64_t n) { return RunResult{static_cast<double>(n), "task", {}}; }
+};
+
+}  // namespace
+
+std::unique_ptr<Workload> make_spawn_storm() { return std::make_unique<SpawnStorm>(); }
+
+}  // namespace weft::workloads

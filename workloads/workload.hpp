@@ -1,0 +1,62 @@
+// The workload interface: a workload is written once against weft::Runtime and reports named
+// metrics. It contains no CSV, timing-loop or flag code: the harness (harness/bench) creates a
+// fresh runtime per measurement, times `run`, and writes the rows.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "weft/runtime.hpp"
+
+namespace weft::workloads {
+
+struct ParamSpec {
+  std::string name;
+  std::string default_value;
+  std::string help;
+  std::vector<std::string> shapes;  // the shapes that use it
+};
+
+// Resolved parameters: every parameter of the shape, defaults filled in, all validated.
+using Params = std::map<std::string, std::string, std::less<>>;
+
+struct Metric {
+  std::string name;  // snake_case; the unit goes in `unit`
+  double value;
+  std::string unit;
+};
+
+struct RunResult {
+  // Units of work done; the harness reports ns per unit and units per second from the wall time
+  // of run(). `unit` is singular ("task"): metrics become ns_per_task and tasks_per_s.
+  double units = 0;
+  std::string unit;
+  std::vector<Metric> metrics;  // anything else the workload measured itself
+};
+
+class Workload {
+ public:
+  virtual ~Workload() = default;
+  virtual std::string_view name() const = 0;
+  virtual std::string_view description() const = 0;
+  virtual std::vector<std::string> shapes() const = 0;
+  virtual std::vector<ParamSpec> params() const = 0;
+  // Runs one measurement of `shape` on `runtime`. An error means the run is invalid (e.g. a
+  // wrong checksum), not merely slow.
+  virtual absl::StatusOr<RunResult> run(Runtime& runtime, std::string_view shape,
+                                        const Params& params) = 0;
+};
+
+// Every workload, in --list order.
+std::span<const std::unique_ptr<Workload>> all_workloads();
+const Workload* find_workload(std::string_view name);
+
+// Reads a positive integer parameter (validated by the harness against the spec).
+std::int64_t param_int(const Params& params, std::string_view name);
+
+}  // namespace weft::workloads
