@@ -46,7 +46,7 @@ class FramePool {
       }
     }
 #endif
-    void* p = std::aligned_alloc(kBlockAlign, block_size);
+    void* p = std::malloc(block_size);  // glibc: 16-byte aligned, as kBlockAlign needs
     if (p == nullptr) throw std::bad_alloc();
     return p;
   }

@@ -1,0 +1,124 @@
+// weft-bench's command line: bad input exits 2 naming the bad and the valid values and writes
+// nothing; a good run writes the tidy CSV schema.
+#include <sys/wait.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "gtest/gtest.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Result {
+  int exit_code;
+  std::string output;  // stdout and stderr
+};
+
+Result run_bench(const std::string& args) {
+  const std::string cmd = std::string(WEFT_BENCH_PATH) + " " + args + " 2>&1";
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  Result r{-1, ""};
+  if (pipe == nullptr) return r;
+  std::array<char, 512> buf;
+  while (std::fgets(buf.data(), buf.size(), pipe) != nullptr) r.output += buf.data();
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+class BenchCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("weft_bench_cli_" + std::to_string(::getpid()) + "_" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::create_directories(dir_);
+    out_ = (dir_ / "out.csv").string();
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Runs with a small valid baseline plus `extra`, expecting exit 2 and nothing written.
+  void expect_rejected(const std::string& extra, const std::string& bad,
+                       const std::string& valid) {
+    const Result r = run_bench("--shape=flat --threads=1 --reps=1 --param tasks=10 --out=" +
+                               out_ + " " + extra);
+    EXPECT_EQ(r.exit_code, 2) << r.output;
+    EXPECT_NE(r.output.find(bad), std::string::npos) << "names the bad value: " << r.output;
+    EXPECT_NE(r.output.find(valid), std::string::npos) << "names the valid ones: " << r.output;
+    EXPECT_FALSE(fs::exists(out_)) << "nothing written";
+  }
+
+  fs::path dir_;
+  std::string out_;
+};
+
+TEST_F(BenchCli, UnknownWorkloadExits2) {
+  expect_rejected("--workload=nope", "'nope'", "spawn_storm");
+}
+TEST_F(BenchCli, UnknownShapeExits2) { expect_rejected("--shape=nope", "'nope'", "tree"); }
+TEST_F(BenchCli, UnknownVariantExits2) {
+  expect_rejected("--variant=mutex,nope", "'nope'", "mutex");
+}
+TEST_F(BenchCli, ZeroThreadsExits2) { expect_rejected("--threads=0", "'0'", "worker counts"); }
+TEST_F(BenchCli, NonNumericThreadsExits2) {
+  expect_rejected("--threads=1,two", "'two'", "worker counts");
+}
+TEST_F(BenchCli, ZeroRepsExits2) { expect_rejected("--reps=0", "'0'", "integer"); }
+TEST_F(BenchCli, UnknownParamExits2) { expect_rejected("--param bogus=1", "bogus", "leaves"); }
+TEST_F(BenchCli, NonNumericParamExits2) { expect_rejected("--param tasks=x", "tasks=x", "integer"); }
+TEST_F(BenchCli, UnknownFlagExits2) { expect_rejected("--frobnicate=1", "frobnicate", "--shape"); }
+TEST_F(BenchCli, UnknownFlavorExits2) {
+  expect_rejected("--flavor=fibers", "'fibers'", "current_thread");
+}
+
+TEST_F(BenchCli, UnwritableOutExits2) {
+  const std::string bad = (dir_ / "missing_dir" / "x.csv").string();
+  const Result r =
+      run_bench("--shape=flat --threads=1 --reps=1 --param tasks=10 --out=" + bad);
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find(bad), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(bad));
+}
+
+TEST_F(BenchCli, ListNamesWorkloadsShapesVariantsAndParams) {
+  const Result r = run_bench("--list");
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* s : {"spawn_storm", "flat", "remote", "tree", "yield_many", "ping_pong",
+                        "chained", "mutex", "--param tasks=1000000"}) {
+    EXPECT_NE(r.output.find(s), std::string::npos) << s << " missing from:\n" << r.output;
+  }
+}
+
+TEST_F(BenchCli, RunWritesTidyRowsForEveryRepParamAndCounter) {
+  const Result r = run_bench(
+      "--shape=flat,tree --threads=1,2 --reps=2 --param tasks=1000 --param leaves=100 --out=" +
+      out_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("[8/8] spawn_storm/tree mutex t=2 rep 2:"), std::string::npos)
+      << r.output;
+  std::ifstream in(out_);
+  std::string header;
+  std::getline(in, header);
+  EXPECT_EQ(header,
+            "run_id,timestamp,git_sha,host,cpu_model,cpus,compiler,build,variant,workload,shape,"
+            "threads,params,rep,metric,value,unit");
+  int rows = 0, ns_rows = 0, steal_rows = 0;
+  bool saw_params = false;
+  for (std::string line; std::getline(in, line);) {
+    ++rows;
+    if (line.find(",ns_per_task,") != std::string::npos) ++ns_rows;
+    if (line.find(",steal_attempts,") != std::string::npos) ++steal_rows;
+    if (line.find(",fanout=10;leaves=100,") != std::string::npos) saw_params = true;
+  }
+  EXPECT_EQ(ns_rows, 8);  // 2 shapes x 2 thread counts x 2 reps
+  EXPECT_EQ(steal_rows, 8);
+  EXPECT_TRUE(saw_params);
+  EXPECT_GT(rows, 8 * 10);
+}
+
+}  // namespace
