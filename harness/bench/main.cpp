@@ -96,6 +96,18 @@ void print_list() {
   }
 }
 
+// The counters of the timed run alone.
+RuntimeStats minus(RuntimeStats after, const RuntimeStats& before) {
+  for (std::size_t i = 0; i < after.workers.size() && i < before.workers.size(); ++i) {
+    WorkerStats& a = after.workers[i];
+    const WorkerStats& b = before.workers[i];
+#define WEFT_SUB(name) a.name -= b.name;
+    WEFT_WORKER_COUNTERS(WEFT_SUB)
+#undef WEFT_SUB
+  }
+  return after;
+}
+
 std::string default_out(const MachineInfo& m) {
   return fmt::format("results/runs/{}_{}_{}.csv", utc_date(), m.host, m.git_sha);
 }
@@ -141,15 +153,19 @@ int run(int argc, char** argv) {
           RuntimeOptions options{variant, threads, sweep->flavor};
           auto rt = Runtime::create(options);
           if (!rt.ok()) usage_error(std::string(rt.status().message()));
+          // A cold run first, untimed: it measures the peak RSS from a trimmed heap and warms the
+          // allocator, the frame pools and the page tables for the timed run that follows.
           reset_peak_rss();
-          const auto t0 = std::chrono::steady_clock::now();
           absl::StatusOr<workloads::RunResult> result =
               sweep->workload->run(**rt, shape, shape_params);
+          const std::uint64_t peak_rss = read_peak_rss_bytes();
+          const RuntimeStats cold_stats = (*rt)->stats();
+          const auto t0 = std::chrono::steady_clock::now();
+          if (result.ok()) result = sweep->workload->run(**rt, shape, shape_params);
           const auto t1 = std::chrono::steady_clock::now();
-          const RuntimeStats stats = (*rt)->stats();
+          const RuntimeStats stats = minus((*rt)->stats(), cold_stats);
           (*rt)->shutdown();
           rt->reset();
-          const std::uint64_t peak_rss = read_peak_rss_bytes();
           if (!result.ok()) {
             fmt::print(stderr, "weft-bench: {}/{} {} t={} rep {} failed: {}\n",
                        sweep->workload->name(), shape, variant, threads, rep,

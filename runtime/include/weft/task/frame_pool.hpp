@@ -2,10 +2,12 @@
 //
 // Every Task frame is allocated as one block [TaskHeader | frame]; see header.hpp. Blocks are
 // recycled through free lists owned by the thread that frees them (a worker, in practice), in
-// 16-byte size classes up to kMaxPooledBlock, at most kMaxCachedPerClass blocks per class; the
-// rest go back to malloc. A spawn storm therefore does not live in malloc. Nothing here is shared
-// between threads: a block changes threads only inside a task, which the scheduler's queues
-// already synchronize.
+// 16-byte size classes up to kMaxPooledBlock. A thread list that grows past 2 x kBatch hands a
+// batch to the central free list under a mutex, once per kBatch frees; an empty one takes a
+// batch back before it calls malloc. A spawn storm therefore does not live in malloc, and memory
+// freed by workers flows back to an outside spawner. The pool keeps what it holds (the peak of
+// frames in flight) until the process exits. A block changes threads only inside a task, which
+// the scheduler's queues already synchronize, or through the central list's mutex.
 //
 // The pool is compiled out under AddressSanitizer (WEFT_NO_FRAME_POOL) so that ASan sees every
 // use after free of a frame.
@@ -14,7 +16,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <mutex>
 #include <new>
+#include <vector>
 #include <utility>
 
 #include "weft/task/header.hpp"
@@ -23,15 +27,64 @@ namespace weft::detail {
 
 inline constexpr std::size_t kBlockAlign = 16;
 inline constexpr std::size_t kMaxPooledBlock = 1024;
-inline constexpr std::size_t kMaxCachedPerClass = 4096;
 inline constexpr std::size_t kSizeClasses = kMaxPooledBlock / kBlockAlign;
+// A thread keeps up to 2 x kBatch free blocks per class; past that it hands kBatch of them to the
+// central free list, and an empty thread list takes a batch back before calling malloc.
+inline constexpr std::size_t kBatch = 1024;
 static_assert(sizeof(TaskHeader) % kBlockAlign == 0);
+
+struct FreeBlock {
+  FreeBlock* next;
+};
+
+// A linked run of free blocks of one size class.
+struct BlockBatch {
+  FreeBlock* head = nullptr;
+  FreeBlock* tail = nullptr;
+  std::size_t count = 0;
+};
+
+// The central free list (tcmalloc's transfer cache): batches of blocks moved between threads, so
+// frames allocated on one thread (an outside spawner) and freed on another (a worker) flow back
+// instead of piling up in the freeing thread. Blocks stay here until the process exits.
+class CentralFreeList {
+ public:
+  static CentralFreeList& instance() {
+    static CentralFreeList central;
+    return central;
+  }
+  ~CentralFreeList() {
+    for (auto& cls : classes_) {
+      for (BlockBatch& b : cls.batches) {
+        while (b.head != nullptr) std::free(std::exchange(b.head, b.head->next));
+      }
+    }
+  }
+  void put(std::size_t c, BlockBatch batch) {
+    std::lock_guard lock(classes_[c].mu);
+    classes_[c].batches.push_back(batch);
+  }
+  bool take(std::size_t c, BlockBatch& out) {
+    std::lock_guard lock(classes_[c].mu);
+    if (classes_[c].batches.empty()) return false;
+    out = classes_[c].batches.back();
+    classes_[c].batches.pop_back();
+    return true;
+  }
+
+ private:
+  struct Class {
+    std::mutex mu;
+    std::vector<BlockBatch> batches;  // guarded by mu
+  };
+  Class classes_[kSizeClasses];
+};
 
 class FramePool {
  public:
   ~FramePool() {
-    for (FreeBlock*& head : heads_) {
-      while (head != nullptr) std::free(std::exchange(head, head->next));
+    for (std::size_t c = 0; c < kSizeClasses; ++c) {
+      if (lists_[c].count != 0) CentralFreeList::instance().put(c, lists_[c]);
     }
   }
 
@@ -39,9 +92,11 @@ class FramePool {
 #ifndef WEFT_NO_FRAME_POOL
     if (block_size <= kMaxPooledBlock) {
       const std::size_t c = block_size / kBlockAlign - 1;
-      if (FreeBlock* b = heads_[c]) {
-        heads_[c] = b->next;
-        --counts_[c];
+      BlockBatch& list = lists_[c];
+      if (list.head == nullptr) CentralFreeList::instance().take(c, list);
+      if (FreeBlock* b = list.head) {
+        list.head = b->next;
+        if (--list.count == 0) list.tail = nullptr;
         return b;
       }
     }
@@ -55,22 +110,31 @@ class FramePool {
 #ifndef WEFT_NO_FRAME_POOL
     if (block_size <= kMaxPooledBlock) {
       const std::size_t c = block_size / kBlockAlign - 1;
-      if (counts_[c] < kMaxCachedPerClass) {
-        heads_[c] = ::new (block) FreeBlock{heads_[c]};
-        ++counts_[c];
-        return;
+      BlockBatch& list = lists_[c];
+      if (list.count == 2 * kBatch) {
+        // Hand the older half (from the tail end) to the central list.
+        BlockBatch moved;
+        FreeBlock* cut = list.head;
+        for (std::size_t i = 1; i < kBatch; ++i) cut = cut->next;
+        moved.head = cut->next;
+        moved.tail = list.tail;
+        moved.count = kBatch;
+        cut->next = nullptr;
+        list.tail = cut;
+        list.count = kBatch;
+        CentralFreeList::instance().put(c, moved);
       }
+      auto* b = ::new (block) FreeBlock{list.head};
+      list.head = b;
+      if (list.count++ == 0) list.tail = b;
+      return;
     }
 #endif
     std::free(block);
   }
 
  private:
-  struct FreeBlock {
-    FreeBlock* next;
-  };
-  FreeBlock* heads_[kSizeClasses] = {};
-  std::uint32_t counts_[kSizeClasses] = {};
+  BlockBatch lists_[kSizeClasses];
 };
 
 inline FramePool& this_thread_frame_pool() {
