@@ -7,6 +7,7 @@
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "weft/scheduler/scheduler.hpp"
+#include "weft/task/frame_pool.hpp"
 #include "weft/variants/registry.hpp"
 
 namespace weft {
@@ -39,9 +40,16 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options)
 Runtime::Runtime(RuntimeOptions options, std::unique_ptr<detail::SchedulerBase> scheduler)
     : options_(std::move(options)), scheduler_(std::move(scheduler)) {}
 
-Runtime::~Runtime() { shutdown(); }
+Runtime::~Runtime() {
+  shutdown();
+  scheduler_.reset();  // joins the workers, whose frame pools flow to the central list
+  detail::CentralFreeList::instance().trim();
+}
 
 ShutdownReport Runtime::shutdown(std::chrono::nanoseconds deadline) {
+  if (detail::context().scheduler == scheduler_.get()) {
+    throw std::logic_error("weft: Runtime::shutdown called from one of its own tasks");
+  }
   return scheduler_->shutdown(deadline);
 }
 

@@ -7,8 +7,8 @@ namespace weft {
 
 namespace {
 
-void task_wake_by_ref(void* data, std::uint64_t epoch) {
-  static_cast<TaskHeader*>(data)->wake_by_ref(static_cast<std::uint32_t>(epoch));
+void task_wake_by_ref(void* data, std::uint32_t epoch) {
+  static_cast<TaskHeader*>(data)->wake_by_ref(epoch);
 }
 void task_clone(void* data) { static_cast<TaskHeader*>(data)->ref_inc(); }
 void task_drop(void* data) { static_cast<TaskHeader*>(data)->ref_dec(); }
@@ -35,11 +35,12 @@ bool TaskHeader::set_join_waker(Waker waker) {
                                            std::memory_order_acquire));
   }
   // JOIN_WAKER is clear and the task incomplete: the slot is ours.
-  join_waker_ = std::move(waker);
+  Waker previous = take_join_slot();  // from an earlier await, if any
+  set_join_slot(std::move(waker));
   cur = state_.load(std::memory_order_relaxed);
   do {
     if (cur & kComplete) {
-      join_waker_.reset();
+      take_join_slot().reset();
       return false;
     }
     // [H7] acq_rel CAS: release the waker to the completer's acquire in notify_join.
@@ -53,29 +54,49 @@ void TaskHeader::drop_join_handle() {
   std::uint64_t next;
   do {
     // Once complete, the waker slot belongs to the completer: leave JOIN_WAKER alone.
-    next = (cur & kComplete) ? (cur & ~kJoinInterest) : (cur & ~(kJoinInterest | kJoinWaker));
-    // [H7] acq_rel CAS: take the slot back (acquire) if the task has not completed.
+    next = ((cur & kComplete) ? (cur & ~kJoinInterest) : (cur & ~(kJoinInterest | kJoinWaker))) -
+           kRefOne;
+    // [H7] acq_rel CAS: give up the join reference; acquire the slot back if incomplete, and
+    // every other holder's writes if this was the last reference.
   } while (!state_.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
                                          std::memory_order_relaxed));
-  if (!(cur & kComplete) && (cur & kJoinWaker)) join_waker_.reset();
-  ref_dec();
+  // Incomplete means the scheduler still holds its reference: `next` cannot be the last one.
+  if (!(cur & kComplete) && (cur & kJoinWaker)) take_join_slot().reset();
+  if (refs(next) == 0) dealloc();
+}
+
+void TaskHeader::complete_and_release(bool cancelled) {
+  std::uint64_t cur = state_.load(std::memory_order_relaxed);
+  std::uint64_t next;
+  do {
+    next = (cur & ~(kRunning | kNotified | kCancelled)) | kComplete | (cancelled ? kCancelled : 0);
+    // Nobody to wake: drop the scheduler's reference in the same step.
+    if (!(cur & kJoinWaker)) next -= kRefOne;
+    // [H3] acq_rel CAS: release the output to the JoinHandle; acquire for a dealloc.
+  } while (!state_.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
+                                         std::memory_order_relaxed));
+  if (cur & kJoinWaker) {
+    notify_join(next);
+    ref_dec();
+  } else if (refs(next) == 0) {
+    dealloc();
+  }
 }
 
 void TaskHeader::notify_join(std::uint64_t completed_state) {
   if (!(completed_state & kJoinInterest) || !(completed_state & kJoinWaker)) return;
   // [H3]'s acquire saw JOIN_WAKER: the slot is ours.
-  join_waker_.wake_by_ref();
+  if (join_vtable_ != nullptr) join_vtable_->wake_by_ref(join_data_, join_aux_);
   // [H7] acq_rel RMW: hand the slot back; if the JoinHandle is gone, nobody else will drop it.
   const std::uint64_t prev = state_.fetch_and(~kJoinWaker, std::memory_order_acq_rel);
-  if (!(prev & kJoinInterest)) join_waker_.reset();
+  if (!(prev & kJoinInterest)) take_join_slot().reset();
 }
 
 void TaskHeader::dealloc() {
   // The last reference: no other thread can see this task any more.
-  join_waker_.reset();
-  if (!frame_destroyed_) {
-    frame_destroyed_ = true;
-    root().destroy();  // operator delete leaves the block to us (spawned_)
+  take_join_slot().reset();
+  if (!(state_.load(std::memory_order_relaxed) & kFrameGone)) {
+    root().destroy();  // operator delete leaves the block to us (SPAWNED)
   }
   detail::free_task_block(this);
 }

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <memory>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -55,6 +56,9 @@ class Runtime {
   // rethrows its exception. Not from a worker thread (std::logic_error).
   template <class T>
   T block_on(Task<T> task) {
+    if (detail::context().scheduler != nullptr) {
+      throw std::logic_error("weft: block_on called from inside a runtime's worker thread");
+    }
     JoinHandle<T> handle = spawn(std::move(task));
     scheduler_->wait_for(handle_header(handle));
     return handle.take_result();
@@ -63,6 +67,7 @@ class Runtime {
   // Stops taking outside spawns, runs every queued task to completion (tasks they spawn too),
   // then destroys the frames of tasks still suspended. Idempotent: later calls return the first
   // report. After `deadline` the remaining tasks are destroyed and deadline_exceeded is set.
+  // Not from one of this runtime's own tasks (std::logic_error: it would wait for itself).
   ShutdownReport shutdown(std::chrono::nanoseconds deadline = std::chrono::seconds(30));
 
   RuntimeStats stats() const { return scheduler_->stats(); }

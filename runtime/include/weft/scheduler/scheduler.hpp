@@ -178,6 +178,9 @@ class Scheduler final : public SchedulerBase {
   }
 
   void run(Worker& w, TaskHeader* task) {
+    // A worker woken as a searcher may find its first task through next_task (the injector)
+    // rather than search(): it stops searching either way, and wakes another if it was the last.
+    if (w.searching) found_work(w, task);
     C::add(w.counters.polls);
     if (run_task(task) == Ran::kRequeue) {
       push_local(w, task);
@@ -307,7 +310,7 @@ class Scheduler final : public SchedulerBase {
       bool done = false;
     } signal;
     static constexpr WakerVTable kVTable{
-        [](void* data, std::uint64_t) {
+        [](void* data, std::uint32_t) {
           auto* s = static_cast<Signal*>(data);
           // Notify under the lock: the waiter cannot return (and free `s`) before we unlock.
           std::lock_guard lock(s->mu);
@@ -327,7 +330,7 @@ class Scheduler final : public SchedulerBase {
       std::atomic<bool> done{false};
     } signal{this};
     static constexpr WakerVTable kVTable{
-        [](void* data, std::uint64_t) {
+        [](void* data, std::uint32_t) {
           auto* s = static_cast<Signal*>(data);
           Scheduler* self = s->self;
           // [S1] release: pairs with the loop's acquire load.

@@ -88,23 +88,19 @@ class SchedulerBase : public TaskScheduler {
   }
 
   void complete(TaskHeader* task, bool cancelled) {
-    const std::uint64_t s = task->transition_to_complete(cancelled);
-    task->notify_join(s);
     owned_.remove(task);
     if (phase() != Phase::kRunning) {
       // [B2] relaxed: a count read after the workers are joined.
       (cancelled ? shutdown_cancelled_ : shutdown_completed_).fetch_add(1, std::memory_order_relaxed);
     }
-    task->ref_dec();  // the scheduler's reference
+    task->complete_and_release(cancelled);  // the scheduler's reference
   }
 
-  // A task the runtime will not run: cancel it on the spot.
+  // A task the runtime will not run (never owned): cancel it on the spot.
   void reject(TaskHeader* task) {
     task->transition_to_running();
     task->destroy_frame();
-    const std::uint64_t s = task->transition_to_complete(/*cancelled=*/true);
-    task->notify_join(s);
-    task->ref_dec();
+    task->complete_and_release(/*cancelled=*/true);
   }
 
   // Shutdown's last step, with no worker running: destroy every task still owned.

@@ -6,7 +6,7 @@
 // batch to the central free list under a mutex, once per kBatch frees; an empty one takes a
 // batch back before it calls malloc. A spawn storm therefore does not live in malloc, and memory
 // freed by workers flows back to an outside spawner. The pool keeps what it holds (the peak of
-// frames in flight) until the process exits. A block changes threads only inside a task, which
+// frames in flight) until a Runtime is destroyed or the process exits. A block changes threads only inside a task, which
 // the scheduler's queues already synchronize, or through the central list's mutex.
 //
 // The pool is compiled out under AddressSanitizer (WEFT_NO_FRAME_POOL) so that ASan sees every
@@ -53,9 +53,18 @@ class CentralFreeList {
     static CentralFreeList central;
     return central;
   }
-  ~CentralFreeList() {
+  ~CentralFreeList() { trim(); }
+
+  // Returns every batch to malloc (a Runtime does this when it is destroyed, after its workers
+  // have exited and handed their lists here).
+  void trim() {
     for (auto& cls : classes_) {
-      for (BlockBatch& b : cls.batches) {
+      std::vector<BlockBatch> batches;
+      {
+        std::lock_guard lock(cls.mu);
+        batches.swap(cls.batches);
+      }
+      for (BlockBatch& b : batches) {
         while (b.head != nullptr) std::free(std::exchange(b.head, b.head->next));
       }
     }

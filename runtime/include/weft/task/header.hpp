@@ -14,7 +14,10 @@
 //   bit  3      CANCELLED      abort() or shutdown asked for the frame to be destroyed
 //   bit  4      JOIN_INTEREST  a JoinHandle is alive and may read the output
 //   bit  5      JOIN_WAKER     the join waker slot is set (protocol below)
-//   bits 6-31   refcount       references: the scheduler's (until complete), the JoinHandle's,
+//   bit  6      SPAWNED        set at spawn: the block belongs to the refcount, not to the
+//                              frame's operator delete
+//   bit  7      FRAME_GONE     the frame was destroyed early (cancellation); the header lives on
+//   bits 8-31   refcount       references: the scheduler's (until complete), the JoinHandle's,
 //                              one per Waker clone. Queue entries hold none: a queued task is
 //                              NOTIFIED and not COMPLETE, so the scheduler's reference is live.
 //   bits 32-63  epoch          bumped at every poll start; a waker made during poll e only
@@ -33,14 +36,15 @@
 //   [H1] acq_rel CAS  transition_to_running: acquire pairs with the release in [H2]/[H3] of the
 //                     previous poll (the frame's plain data), and with [H5] (the spawner's init).
 //   [H2] acq_rel CAS  transition_to_idle: release publishes this poll's writes to the next poller.
-//   [H3] acq_rel RMW  transition_to_complete: release publishes the output to the JoinHandle's
-//                     acquire in [H7].
+//   [H3] acq_rel CAS  complete_and_release: release publishes the output to the JoinHandle's
+//                     acquire in [H7]; acquire, when it drops the last reference, orders dealloc.
 //   [H4] acq_rel CAS  wake_by_ref / abort: release orders the waker's writes before the poll that
 //                     the wake causes (pairs with [H1]).
 //   [H5] relaxed store init_spawned: before the task is published; the queue push publishes it.
 //   [H6] relaxed RMW  ref_inc: the caller already holds a reference.
 //   [H7] acq_rel RMW  ref_dec / join transitions: the last reference acquires every earlier
 //                     release so dealloc sees all writes; the JoinHandle acquires the output.
+//   [H8] relaxed RMW  destroy_frame sets FRAME_GONE; dealloc reads it after [H7].
 #pragma once
 
 #include <atomic>
@@ -74,13 +78,15 @@ class alignas(16) TaskHeader {
   static constexpr std::uint64_t kCancelled = 1u << 3;
   static constexpr std::uint64_t kJoinInterest = 1u << 4;
   static constexpr std::uint64_t kJoinWaker = 1u << 5;
-  static constexpr unsigned kRefShift = 6;
+  static constexpr std::uint64_t kSpawned = 1u << 6;
+  static constexpr std::uint64_t kFrameGone = 1u << 7;
+  static constexpr unsigned kRefShift = 8;
   static constexpr std::uint64_t kRefOne = std::uint64_t{1} << kRefShift;
   static constexpr unsigned kEpochShift = 32;
   static constexpr std::uint64_t kRefMask = ((std::uint64_t{1} << kEpochShift) - 1) & ~(kRefOne - 1);
   static constexpr std::uint64_t kEpochOne = std::uint64_t{1} << kEpochShift;
-  static_assert((kJoinWaker << 1) == kRefOne, "flags sit below the refcount");
-  static_assert(kRefMask >> kRefShift == (1u << 26) - 1, "26 refcount bits");
+  static_assert((kFrameGone << 1) == kRefOne, "flags sit below the refcount");
+  static_assert(kRefMask >> kRefShift == (1u << 24) - 1, "24 refcount bits");
 
   static std::uint64_t refs(std::uint64_t s) { return (s & kRefMask) >> kRefShift; }
   static std::uint32_t epoch(std::uint64_t s) { return static_cast<std::uint32_t>(s >> kEpochShift); }
@@ -100,9 +106,8 @@ class alignas(16) TaskHeader {
   void init_spawned(detail::TaskScheduler* scheduler) {
     scheduler_ = scheduler;
     resume_ = root();
-    spawned_ = true;
     // [H5] relaxed: the task is not shared yet; publishing it (queue push) orders this store.
-    state_.store(kNotified | kJoinInterest | 2 * kRefOne, std::memory_order_relaxed);
+    state_.store(kSpawned | kNotified | kJoinInterest | 2 * kRefOne, std::memory_order_relaxed);
   }
 
   enum class PollStart { kRun, kCancel };
@@ -133,18 +138,10 @@ class alignas(16) TaskHeader {
   }
 
   // Worker holding RUNNING, when the frame reached final_suspend (cancelled = false) or was
-  // destroyed (cancelled = true): RUNNING -> COMPLETE. Returns the new state.
-  std::uint64_t transition_to_complete(bool cancelled) {
-    std::uint64_t cur = state_.load(std::memory_order_relaxed);
-    std::uint64_t next;
-    do {
-      next = (cur & ~(kRunning | kNotified | kCancelled)) | kComplete |
-             (cancelled ? kCancelled : 0);
-      // [H3] acq_rel CAS: release the output to the JoinHandle's acquire ([H7]).
-    } while (!state_.compare_exchange_weak(cur, next, std::memory_order_acq_rel,
-                                           std::memory_order_relaxed));
-    return next;
-  }
+  // destroyed (cancelled = true): RUNNING -> COMPLETE, and the scheduler's reference is dropped.
+  // One CAS when no JoinHandle waits; otherwise the join waker is woken in between. The task may
+  // be freed when this returns.
+  void complete_and_release(bool cancelled);
 
   // Shutdown, with the workers stopped: take a task that is not running or complete.
   // Returns false if it completed already.
@@ -211,10 +208,8 @@ class alignas(16) TaskHeader {
   // JoinHandle: registers `waker` to be woken on completion. Returns false if the task is
   // already complete (nothing registered; read the output).
   bool set_join_waker(Waker waker);
-  // JoinHandle destructor / detach: gives up the output and the join reference.
+  // JoinHandle destructor / detach: gives up the output and the join reference (one CAS).
   void drop_join_handle();
-  // Completer (the worker that completed or cancelled the task): wakes the JoinHandle.
-  void notify_join(std::uint64_t completed_state);
 
   // --- data for the runtime -------------------------------------------------------------------
 
@@ -224,13 +219,15 @@ class alignas(16) TaskHeader {
   void set_resume_point(std::coroutine_handle<> h) { resume_ = h; }
 
   detail::TaskScheduler* scheduler() const { return scheduler_; }
-  bool spawned() const { return spawned_; }
+  // Only meaningful to the frame's own operator delete: an unspawned header is never shared.
+  bool spawned() const { return state_.load(std::memory_order_relaxed) & kSpawned; }
   std::uint32_t block_size() const { return block_size_; }
 
   // Destroys the frame now (cancellation); the header lives until the last reference drops.
   // Caller holds RUNNING.
   void destroy_frame() {
-    frame_destroyed_ = true;
+    // [H8] relaxed RMW: FRAME_GONE is read by dealloc after the last reference's acquire ([H7]).
+    state_.fetch_or(kFrameGone, std::memory_order_relaxed);
     root().destroy();
   }
 
@@ -239,15 +236,32 @@ class alignas(16) TaskHeader {
   TaskHeader* owned_next = nullptr;
 
  private:
+  void notify_join(std::uint64_t completed_state);
   void dealloc();
+
+  // The join waker slot, a Waker stored in parts to keep the header at 64 bytes.
+  void set_join_slot(Waker w) {
+    join_data_ = w.raw_data();
+    join_vtable_ = w.raw_vtable();
+    join_aux_ = w.raw_aux();
+    w.release_raw();
+  }
+  Waker take_join_slot() {
+    Waker w(join_data_, join_aux_, join_vtable_);
+    join_vtable_ = nullptr;
+    join_data_ = nullptr;
+    return w;
+  }
 
   std::atomic<std::uint64_t> state_{0};
   detail::TaskScheduler* scheduler_ = nullptr;
   std::coroutine_handle<> resume_;
-  Waker join_waker_;
+  void* join_data_ = nullptr;
+  const WakerVTable* join_vtable_ = nullptr;
+  std::uint32_t join_aux_ = 0;
   std::uint32_t block_size_;
-  bool spawned_ = false;
-  bool frame_destroyed_ = false;
 };
+
+static_assert(sizeof(TaskHeader) == 64, "one cache line: keep the per-task footprint small");
 
 }  // namespace weft

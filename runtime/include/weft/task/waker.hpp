@@ -12,7 +12,7 @@
 namespace weft {
 
 struct WakerVTable {
-  void (*wake_by_ref)(void* data, std::uint64_t aux);
+  void (*wake_by_ref)(void* data, std::uint32_t aux);
   void (*clone)(void* data);  // take one more reference on `data`
   void (*drop)(void* data);   // give one back
 };
@@ -20,15 +20,15 @@ struct WakerVTable {
 class Waker {
  public:
   Waker() = default;
-  Waker(void* data, std::uint64_t aux, const WakerVTable* vtable)
-      : data_(data), aux_(aux), vtable_(vtable) {}
-  Waker(const Waker& other) : data_(other.data_), aux_(other.aux_), vtable_(other.vtable_) {
+  Waker(void* data, std::uint32_t aux, const WakerVTable* vtable)
+      : data_(data), vtable_(vtable), aux_(aux) {}
+  Waker(const Waker& other) : data_(other.data_), vtable_(other.vtable_), aux_(other.aux_) {
     if (vtable_ != nullptr) vtable_->clone(data_);
   }
   Waker(Waker&& other) noexcept
       : data_(std::exchange(other.data_, nullptr)),
-        aux_(other.aux_),
-        vtable_(std::exchange(other.vtable_, nullptr)) {}
+        vtable_(std::exchange(other.vtable_, nullptr)),
+        aux_(other.aux_) {}
   Waker& operator=(Waker other) noexcept {
     std::swap(data_, other.data_);
     std::swap(aux_, other.aux_);
@@ -52,6 +52,16 @@ class Waker {
     data_ = nullptr;
     vtable_ = nullptr;
   }
+  // The parts, for storing a waker compactly (TaskHeader's join slot). into_raw() gives up
+  // ownership of the reference; from_raw() takes it back.
+  void* raw_data() const { return data_; }
+  std::uint32_t raw_aux() const { return aux_; }
+  const WakerVTable* raw_vtable() const { return vtable_; }
+  void release_raw() {
+    data_ = nullptr;
+    vtable_ = nullptr;
+  }
+
   // True if both wake the same target at the same suspension.
   bool will_wake(const Waker& other) const {
     return data_ == other.data_ && aux_ == other.aux_ && vtable_ == other.vtable_;
@@ -59,8 +69,8 @@ class Waker {
 
  private:
   void* data_ = nullptr;
-  std::uint64_t aux_ = 0;
   const WakerVTable* vtable_ = nullptr;
+  std::uint32_t aux_ = 0;
 };
 
 }  // namespace weft
