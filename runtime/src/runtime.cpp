@@ -20,11 +20,12 @@ std::span<const std::string_view> Runtime::variants() {
 absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   if (options.flavor == Flavor::kCurrentThread) options.workers = 1;
   if (options.workers == 0) {
-    return absl::InvalidArgumentError("weft: a multi_thread runtime needs at least 1 worker");
+    return absl::InvalidArgumentError(
+        "weft: workers=0; a multi_thread runtime needs 1 to 4096 workers");
   }
   if (options.workers > 4096) {
-    return absl::InvalidArgumentError("weft: at most 4096 workers, got " +
-                                      std::to_string(options.workers));
+    return absl::InvalidArgumentError("weft: workers=" + std::to_string(options.workers) +
+                                      "; a multi_thread runtime needs 1 to 4096 workers");
   }
   std::unique_ptr<detail::SchedulerBase> scheduler;
   const bool known = variants::AllVariants::visit(options.variant, [&]<class V>() {

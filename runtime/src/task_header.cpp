@@ -85,11 +85,14 @@ void TaskHeader::complete_and_release(bool cancelled) {
 
 void TaskHeader::notify_join(std::uint64_t completed_state) {
   if (!(completed_state & kJoinInterest) || !(completed_state & kJoinWaker)) return;
-  // [H3]'s acquire saw JOIN_WAKER: the slot is ours.
-  if (join_vtable_ != nullptr) join_vtable_->wake_by_ref(join_data_, join_aux_);
-  // [H7] acq_rel RMW: hand the slot back; if the JoinHandle is gone, nobody else will drop it.
-  const std::uint64_t prev = state_.fetch_and(~kJoinWaker, std::memory_order_acq_rel);
-  if (!(prev & kJoinInterest)) take_join_slot().reset();
+  // [H3]'s acquire saw JOIN_WAKER: the slot is ours. Take the waker out before handing the slot
+  // back, so its reference is dropped here: a waker left in the slot would keep the waiting task
+  // alive until this one is freed, and a JoinHandle in the waiting task's frame keeps this one
+  // alive (a cycle).
+  Waker waiter = take_join_slot();
+  // [H7] acq_rel RMW: hand the (empty) slot back.
+  state_.fetch_and(~kJoinWaker, std::memory_order_acq_rel);
+  waiter.wake();
 }
 
 void TaskHeader::dealloc() {

@@ -115,7 +115,7 @@ class FramePool {
     return p;
   }
 
-  void free(void* block, std::size_t block_size) noexcept {
+  void free(void* block, [[maybe_unused]] std::size_t block_size) noexcept {
 #ifndef WEFT_NO_FRAME_POOL
     if (block_size <= kMaxPooledBlock) {
       const std::size_t c = block_size / kBlockAlign - 1;
