@@ -1,11 +1,13 @@
 // OwnedTasks: every spawned task that has not completed, so shutdown can find and destroy the
 // frames of tasks that are suspended with nobody to wake them (Tokio's OwnedTasks).
 //
-// Sharded intrusive doubly-linked lists (links in the TaskHeader), one spin lock per shard; the
-// shard is a hash of the task's address, so insert and remove are O(1) and rarely contended.
-// Once closed, inserts fail and the caller cancels the task instead.
+// Sharded intrusive doubly-linked lists (links in the TaskHeader), one spin lock per shard. A
+// worker inserts into its own shard, so the list head and the neighbour it links to are usually
+// in its own cache; outside threads spread over the shards by a hash of their id. Insert and
+// remove are O(1) and rarely contended. Once closed, inserts fail and the caller cancels the task.
 #pragma once
 
+#include <algorithm>
 #include <atomic>
 #include <bit>
 #include <cstddef>
@@ -22,13 +24,16 @@ namespace weft::detail {
 
 class OwnedTasks {
  public:
+  static constexpr std::size_t kMaxShards = 1u << 16;  // owned_shard is 16 bits
+
   explicit OwnedTasks(std::size_t workers)
-      : mask_(std::bit_ceil(workers * 4 < 16 ? std::size_t{16} : workers * 4) - 1),
+      : mask_(std::bit_ceil(std::min(std::max(workers * 4, std::size_t{16}), kMaxShards)) - 1),
         shards_(std::make_unique<Shard[]>(mask_ + 1)) {}
 
-  // False (and nothing inserted) once closed.
-  bool insert(TaskHeader* task) {
-    Shard& s = shard_of(task);
+  // False (and nothing inserted) once closed. `hint` picks the shard (a worker index, or a hash).
+  bool insert(TaskHeader* task, std::size_t hint) {
+    task->owned_shard = static_cast<std::uint16_t>(hint & mask_);
+    Shard& s = shards_[task->owned_shard];
     std::lock_guard lock(s.lock);
     if (s.closed) return false;
     task->owned_prev = nullptr;
@@ -40,7 +45,7 @@ class OwnedTasks {
   }
 
   void remove(TaskHeader* task) {
-    Shard& s = shard_of(task);
+    Shard& s = shards_[task->owned_shard];
     std::lock_guard lock(s.lock);
     if (task->owned_prev != nullptr) {
       task->owned_prev->owned_next = task->owned_next;
@@ -90,11 +95,6 @@ class OwnedTasks {
     TaskHeader* head = nullptr;
     std::size_t count = 0;
   };
-
-  Shard& shard_of(TaskHeader* task) {
-    const auto addr = reinterpret_cast<std::uintptr_t>(task);
-    return shards_[(addr >> 7) * 0x9E3779B97F4A7C15ULL >> 40 & mask_];
-  }
 
   std::size_t mask_;
   std::unique_ptr<Shard[]> shards_;

@@ -151,8 +151,10 @@ class Scheduler final : public SchedulerBase {
   // current_thread runtime, until `*done` is true.
   void run_worker(Worker& w, const std::atomic<bool>* done) {
     ThreadContext& ctx = context();
+    const std::size_t outside_hint = ctx.shard_hint;
     ctx.scheduler = this;
     ctx.worker = &w;
+    ctx.shard_hint = w.index;
     for (;;) {
       // [S1] acquire: the block_on root's completion (pairs with the release in its waker).
       if (done != nullptr && done->load(std::memory_order_acquire)) break;
@@ -175,6 +177,7 @@ class Scheduler final : public SchedulerBase {
     }
     ctx.scheduler = nullptr;
     ctx.worker = nullptr;
+    ctx.shard_hint = outside_hint;
   }
 
   void run(Worker& w, TaskHeader* task) {

@@ -35,10 +35,11 @@ class SchedulerBase : public TaskScheduler {
   // A freshly spawned task (init_spawned done): owned, then queued; or cancelled at once if the
   // runtime no longer takes it (an outside spawn after shutdown began, any spawn after it ended).
   void submit(TaskHeader* task) {
-    const bool outside = context().scheduler != this;
+    const ThreadContext& ctx = context();
+    const bool outside = ctx.scheduler != this;
     // [B1] acquire: pairs with the release store of the phase in shutdown.
     if ((outside && phase_.load(std::memory_order_acquire) != Phase::kRunning) ||
-        !owned_.insert(task)) {
+        !owned_.insert(task, ctx.shard_hint)) {
       reject(task);
       return;
     }

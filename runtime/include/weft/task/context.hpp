@@ -2,7 +2,10 @@
 // is polling, and that poll's cooperative budget.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <thread>
 
 namespace weft {
 class TaskHeader;
@@ -19,12 +22,14 @@ inline constexpr int kPollBudget = 128;
 struct ThreadContext {
   SchedulerBase* scheduler = nullptr;  // set on worker threads (and a current_thread block_on)
   void* worker = nullptr;              // that scheduler's Worker object for this thread
+  std::size_t shard_hint = 0;          // the worker's index, or a hash of an outside thread's id
   TaskHeader* current_task = nullptr;  // the task being polled, if any
   int budget = kPollBudget;
 };
 
 inline ThreadContext& context() {
-  thread_local ThreadContext ctx;
+  thread_local ThreadContext ctx{
+      .shard_hint = std::hash<std::thread::id>{}(std::this_thread::get_id()) >> 4};
   return ctx;
 }
 

@@ -27,6 +27,7 @@ namespace weft::detail {
 
 inline constexpr std::size_t kBlockAlign = 16;
 inline constexpr std::size_t kMaxPooledBlock = 1024;
+static_assert(kMaxPooledBlock < TaskHeader::kLargeBlock);
 inline constexpr std::size_t kSizeClasses = kMaxPooledBlock / kBlockAlign;
 // A thread keeps up to 2 x kBatch free blocks per class; past that it hands kBatch of them to the
 // central free list, and an empty thread list takes a batch back before calling malloc.
@@ -159,7 +160,7 @@ inline std::size_t block_size_for(std::size_t frame_size) {
 inline void* allocate_frame(std::size_t frame_size) {
   const std::size_t block_size = block_size_for(frame_size);
   void* block = this_thread_frame_pool().allocate(block_size);
-  auto* header = ::new (block) TaskHeader(static_cast<std::uint32_t>(block_size));
+  auto* header = ::new (block) TaskHeader(block_size);
   return header->frame();
 }
 

@@ -91,7 +91,12 @@ class alignas(16) TaskHeader {
   static std::uint64_t refs(std::uint64_t s) { return (s & kRefMask) >> kRefShift; }
   static std::uint32_t epoch(std::uint64_t s) { return static_cast<std::uint32_t>(s >> kEpochShift); }
 
-  explicit TaskHeader(std::uint32_t block_size) : block_size_(block_size) {}
+  // Blocks larger than this record only that they are large (they bypass the frame pools, and
+  // free() needs no size).
+  static constexpr std::size_t kLargeBlock = 0xFFFF0;
+  explicit TaskHeader(std::size_t block_size)
+      : block_units_(static_cast<std::uint16_t>(
+            block_size >= kLargeBlock ? kLargeBlock / 16 : block_size / 16)) {}
 
   // The coroutine frame follows the header in the same block.
   void* frame() { return reinterpret_cast<std::byte*>(this) + sizeof(TaskHeader); }
@@ -221,7 +226,8 @@ class alignas(16) TaskHeader {
   detail::TaskScheduler* scheduler() const { return scheduler_; }
   // Only meaningful to the frame's own operator delete: an unspawned header is never shared.
   bool spawned() const { return state_.load(std::memory_order_relaxed) & kSpawned; }
-  std::uint32_t block_size() const { return block_size_; }
+  // The block's size, or kLargeBlock for any block at least that large.
+  std::size_t block_size() const { return std::size_t{block_units_} * 16; }
 
   // Destroys the frame now (cancellation); the header lives until the last reference drops.
   // Caller holds RUNNING.
@@ -231,9 +237,6 @@ class alignas(16) TaskHeader {
     root().destroy();
   }
 
-  // Intrusive links of the scheduler's owned-task list, guarded by that list's shard lock.
-  TaskHeader* owned_prev = nullptr;
-  TaskHeader* owned_next = nullptr;
 
  private:
   void notify_join(std::uint64_t completed_state);
@@ -259,7 +262,14 @@ class alignas(16) TaskHeader {
   void* join_data_ = nullptr;
   const WakerVTable* join_vtable_ = nullptr;
   std::uint32_t join_aux_ = 0;
-  std::uint32_t block_size_;
+  std::uint16_t block_units_;  // block size / 16
+
+ public:
+  // Intrusive links of the scheduler's owned-task list, guarded by that list's shard lock, and
+  // the shard (the spawning worker's, so a worker's inserts touch lines it already holds).
+  std::uint16_t owned_shard = 0;
+  TaskHeader* owned_prev = nullptr;
+  TaskHeader* owned_next = nullptr;
 };
 
 static_assert(sizeof(TaskHeader) == 64, "one cache line: keep the per-task footprint small");
