@@ -74,6 +74,8 @@ plots:
 	$(PYTHON) scripts/plot.py --out results/plots $(or $(CSV),$(shell ls -t results/runs/*.csv | head -1))
 
 format:
+	@command -v clang-format >/dev/null || \
+	  { echo "make format: clang-format not found (apt-get install clang-format)" >&2; exit 1; }
 	find runtime variants workloads harness tests -name '*.hpp' -o -name '*.cpp' | \
 	  xargs clang-format -i
 
