@@ -113,6 +113,11 @@ class LockedDeque {
 template <class T>
 class MutexLocalQueue {
  public:
+  static constexpr OwnerOrder kOwnerOrder = OwnerOrder::kFifo;
+  static constexpr bool kBounded = false;
+  MutexLocalQueue() = default;
+  explicit MutexLocalQueue(std::size_t /*initial_capacity*/) {}
+
   // Owner only. Unbounded: never spills.
   template <class Spill>
   void push(T item, Spill&& /*spill*/) {
@@ -141,6 +146,9 @@ class MutexLocalQueue {
 template <class T>
 class MutexInjector {
  public:
+  MutexInjector() = default;
+  explicit MutexInjector(std::size_t /*initial_capacity*/) {}
+
   void push(T item) { items_.push_back(std::move(item)); }
   void push_batch(std::span<T> batch) { items_.push_back_all(batch); }
   std::optional<T> pop() { return items_.pop_front(); }
