@@ -34,6 +34,12 @@ ABSL_FLAG(std::string, variant, "all", "comma list of scheduler variants, or all
 ABSL_FLAG(std::string, threads, "", "comma list of worker counts (default: 1..nproc)");
 ABSL_FLAG(std::string, flavor, "multi_thread", "multi_thread or current_thread");
 ABSL_FLAG(std::string, reps, "5", "repetitions of every measurement");
+ABSL_FLAG(std::string, steal, "default",
+          "comma list of steal amounts to sweep: default (the variant's preset), one, half");
+ABSL_FLAG(std::string, victim, "default",
+          "comma list of victim orders to sweep: default, random, round_robin");
+ABSL_FLAG(std::string, backoff, "default",
+          "comma list of searcher backoffs to sweep: default, exp, none");
 ABSL_FLAG(std::string, out, "",
           "CSV to write (default: results/runs/<date>_<host>_<sha>.csv)");
 ABSL_FLAG(std::vector<std::string>, param, {},
@@ -74,7 +80,7 @@ std::vector<std::string> take_params_and_check_flags(int& argc, char** argv) {
       if (!known) {
         usage_error(fmt::format(
             "unknown flag '{}'; valid: --workload --shape --variant --threads --flavor --reps "
-            "--param --out --list --help",
+            "--param --steal --victim --backoff --out --list --help",
             arg));
       }
     }
@@ -134,7 +140,8 @@ int run(int argc, char** argv) {
   SweepRequest request{absl::GetFlag(FLAGS_workload), absl::GetFlag(FLAGS_shape),
                        absl::GetFlag(FLAGS_variant),  absl::GetFlag(FLAGS_threads),
                        absl::GetFlag(FLAGS_flavor),   absl::GetFlag(FLAGS_reps),
-                       std::move(params)};
+                       std::move(params),             absl::GetFlag(FLAGS_steal),
+                       absl::GetFlag(FLAGS_victim),   absl::GetFlag(FLAGS_backoff)};
   absl::StatusOr<Sweep> sweep = plan_sweep(request);
   if (!sweep.ok()) usage_error(std::string(sweep.status().message()));
 
@@ -149,20 +156,23 @@ int run(int argc, char** argv) {
   auto writer = CsvWriter::open(out, machine, run_id);
   if (!writer.ok()) usage_error(std::string(writer.status().message()));
 
-  const std::size_t total =
-      sweep->shapes.size() * sweep->variants.size() * sweep->threads.size() * sweep->reps;
+  const std::size_t total = sweep->shapes.size() * sweep->variants.size() *
+                            sweep->policies.size() * sweep->threads.size() * sweep->reps;
   std::size_t index = 0;
   // Repetitions outermost: a drift in machine speed spreads over every configuration alike.
   for (int rep = 1; rep <= sweep->reps; ++rep) {
     for (const std::string& shape : sweep->shapes) {
       const workloads::Params shape_params = params_for(*sweep, shape);
-      const std::string params_col = params_column(shape_params, sweep->flavor);
       for (const std::string& variant : sweep->variants) {
+       for (const PolicyPoint& policy : sweep->policies) {
         for (std::size_t threads : sweep->threads) {
           ++index;
-          RuntimeOptions options{variant, threads, sweep->flavor};
+          RuntimeOptions options{variant, threads, sweep->flavor, policy.overrides};
           auto rt = Runtime::create(options);
           if (!rt.ok()) usage_error(std::string(rt.status().message()));
+          const variants::StealConfig steal = (*rt)->steal_config();
+          const std::string label = variant_label(variant, policy, steal);
+          const std::string params_col = params_column(shape_params, sweep->flavor, steal);
           // A cold run first, untimed: it measures the peak RSS from a trimmed heap and warms the
           // allocator, the frame pools and the page tables for the timed run that follows.
           reset_peak_rss();
@@ -178,12 +188,12 @@ int run(int argc, char** argv) {
           rt->reset();
           if (!result.ok()) {
             fmt::print(stderr, "weft-bench: {}/{} {} t={} rep {} failed: {}\n",
-                       sweep->workload->name(), shape, variant, threads, rep,
+                       sweep->workload->name(), shape, label, threads, rep,
                        result.status().ToString());
             return 1;
           }
           const double wall_ns = std::chrono::duration<double, std::nano>(t1 - t0).count();
-          const RowKey key{variant, sweep->workload->name(), shape, threads, params_col, rep};
+          const RowKey key{label, sweep->workload->name(), shape, threads, params_col, rep};
           CsvWriter& w = **writer;
           const std::string& unit = result->unit;
           if (result->units > 0) {
@@ -197,9 +207,10 @@ int run(int argc, char** argv) {
             w.write(key, name, static_cast<double>(v), "count");
           });
           fmt::print(stderr, "[{}/{}] {}/{} {} t={} rep {}: {:.1f} ns/{}\n", index, total,
-                     sweep->workload->name(), shape, variant, threads, rep,
+                     sweep->workload->name(), shape, label, threads, rep,
                      result->units > 0 ? wall_ns / result->units : wall_ns, unit);
         }
+       }
       }
     }
   }

@@ -1,6 +1,7 @@
 #include "sweep.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -95,6 +96,37 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
   }
   s.reps = static_cast<int>(reps);
 
+  // Stealing-policy axes: the cartesian product of the three lists.
+  std::vector<std::optional<variants::StealAmount>> amounts;
+  for (const std::string& v : split(r.steal, ',')) {
+    if (v == "default") amounts.emplace_back();
+    else if (v == "one") amounts.emplace_back(variants::StealAmount::kOne);
+    else if (v == "half") amounts.emplace_back(variants::StealAmount::kHalf);
+    else return absl::InvalidArgumentError(
+        fmt::format("unknown --steal '{}'; valid: default, one, half", v));
+  }
+  std::vector<std::optional<variants::VictimOrder>> victims;
+  for (const std::string& v : split(r.victim, ',')) {
+    if (v == "default") victims.emplace_back();
+    else if (v == "random") victims.emplace_back(variants::VictimOrder::kRandom);
+    else if (v == "round_robin") victims.emplace_back(variants::VictimOrder::kRoundRobin);
+    else return absl::InvalidArgumentError(
+        fmt::format("unknown --victim '{}'; valid: default, random, round_robin", v));
+  }
+  std::vector<std::optional<variants::BackoffMode>> backoffs;
+  for (const std::string& v : split(r.backoff, ',')) {
+    if (v == "default") backoffs.emplace_back();
+    else if (v == "exp") backoffs.emplace_back(variants::BackoffMode::kExponential);
+    else if (v == "none") backoffs.emplace_back(variants::BackoffMode::kNone);
+    else return absl::InvalidArgumentError(
+        fmt::format("unknown --backoff '{}'; valid: default, exp, none", v));
+  }
+  for (const auto& a : amounts) {
+    for (const auto& v : victims) {
+      for (const auto& b : backoffs) s.policies.push_back(PolicyPoint{{a, v, b}});
+    }
+  }
+
   const auto specs = s.workload->params();
   std::vector<std::string> spec_names;
   for (const auto& p : specs) spec_names.push_back(p.name);
@@ -132,11 +164,22 @@ workloads::Params params_for(const Sweep& sweep, const std::string& shape) {
   return params;
 }
 
-std::string params_column(const workloads::Params& params, Flavor flavor) {
+std::string params_column(const workloads::Params& params, Flavor flavor,
+                          const variants::StealConfig& steal) {
   std::vector<std::string> kvs;
   for (const auto& [k, v] : params) kvs.push_back(k + "=" + v);
   if (flavor == Flavor::kCurrentThread) kvs.emplace_back("flavor=current_thread");
+  kvs.push_back(fmt::format("steal={}", to_string(steal.amount)));
+  kvs.push_back(fmt::format("victim={}", to_string(steal.victim)));
+  kvs.push_back(fmt::format("backoff={}", to_string(steal.backoff)));
   return fmt::format("{}", fmt::join(kvs, ";"));
+}
+
+std::string variant_label(const std::string& variant, const PolicyPoint& policy,
+                          const variants::StealConfig& steal) {
+  if (policy.is_default()) return variant;
+  return fmt::format("{}:{}/{}/{}", variant, to_string(steal.amount), to_string(steal.victim),
+                     to_string(steal.backoff));
 }
 
 }  // namespace weft::bench

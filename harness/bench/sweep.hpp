@@ -19,6 +19,17 @@ struct SweepRequest {
   std::string flavor;    // multi_thread | current_thread
   std::string reps;      // positive integer
   std::vector<std::string> params;  // "key=value" each
+  std::string steal = "default";    // comma list of default, one, half
+  std::string victim = "default";   // comma list of default, random, round_robin
+  std::string backoff = "default";  // comma list of default, exp, none
+};
+
+// One stealing-policy point of the sweep: overrides of the variant's preset.
+struct PolicyPoint {
+  StealOverrides overrides;
+  bool is_default() const {
+    return !overrides.amount && !overrides.victim && !overrides.backoff;
+  }
 };
 
 struct Sweep {
@@ -29,6 +40,7 @@ struct Sweep {
   Flavor flavor = Flavor::kMultiThread;
   int reps = 1;
   std::vector<std::string> overrides;  // "key=value" given on the command line, validated
+  std::vector<PolicyPoint> policies;   // at least one (the presets)
 };
 
 // InvalidArgument, naming the bad value and the valid ones, for any bad input.
@@ -36,6 +48,11 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& request);
 
 // The parameters one shape runs with (defaults, then overrides), and their CSV form.
 workloads::Params params_for(const Sweep& sweep, const std::string& shape);
-std::string params_column(const workloads::Params& params, Flavor flavor);
+std::string params_column(const workloads::Params& params, Flavor flavor,
+                          const variants::StealConfig& steal);
+
+// The CSV's variant column: the name alone for a preset, else "name:amount/victim/backoff".
+std::string variant_label(const std::string& variant, const PolicyPoint& policy,
+                          const variants::StealConfig& steal);
 
 }  // namespace weft::bench

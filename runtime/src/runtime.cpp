@@ -29,7 +29,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options)
   }
   std::unique_ptr<detail::SchedulerBase> scheduler;
   const bool known = variants::AllVariants::visit(options.variant, [&]<class V>() {
-    scheduler = std::make_unique<detail::Scheduler<V>>(options.workers, options.flavor);
+    scheduler =
+        std::make_unique<detail::Scheduler<V>>(options.workers, options.flavor, options.steal);
   });
   if (!known) {
     return absl::InvalidArgumentError("weft: unknown variant '" + options.variant +

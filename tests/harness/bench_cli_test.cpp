@@ -76,6 +76,49 @@ TEST_F(BenchCli, UnknownFlavorExits2) {
   expect_rejected("--flavor=fibers", "'fibers'", "current_thread");
 }
 
+TEST_F(BenchCli, UnknownStealAmountExits2) {
+  expect_rejected("--steal=half,most", "'most'", "one, half");
+}
+TEST_F(BenchCli, UnknownVictimOrderExits2) {
+  expect_rejected("--victim=nearest", "'nearest'", "round_robin");
+}
+TEST_F(BenchCli, UnknownBackoffExits2) { expect_rejected("--backoff=sleep", "'sleep'", "exp"); }
+
+TEST_F(BenchCli, PolicySweepLabelsEachPointAndRecordsThePolicyInEveryRow) {
+  const Result r = run_bench(
+      "--shape=flat --threads=2 --reps=1 --param tasks=1000 --steal=default,one "
+      "--victim=round_robin --backoff=none --out=" + out_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(out_);
+  std::string line;
+  std::getline(in, line);  // header
+  int preset_rows = 0, one_rows = 0, rows = 0;
+  for (; std::getline(in, line); ++rows) {
+    EXPECT_NE(line.find(";victim=round_robin;backoff=none,"), std::string::npos) << line;
+    // default steal with victim/backoff overridden is still an override of the preset
+    if (line.find(",mutex:half/round_robin/none,") != std::string::npos) ++preset_rows;
+    if (line.find(",mutex:one/round_robin/none,") != std::string::npos &&
+        line.find(";steal=one;") != std::string::npos) {
+      ++one_rows;
+    }
+  }
+  EXPECT_GT(preset_rows, 0);
+  EXPECT_GT(one_rows, 0);
+  EXPECT_EQ(preset_rows + one_rows, rows);
+}
+
+TEST_F(BenchCli, PresetRowsKeepThePlainVariantNameAndNameThePolicy) {
+  const Result r =
+      run_bench("--shape=flat --threads=1 --reps=1 --param tasks=1000 --out=" + out_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream in(out_);
+  std::string line;
+  std::getline(in, line);
+  ASSERT_TRUE(std::getline(in, line));
+  EXPECT_NE(line.find(",mutex,spawn_storm,flat,1,"), std::string::npos) << line;
+  EXPECT_NE(line.find(";steal=half;victim=random;backoff=exp,"), std::string::npos) << line;
+}
+
 TEST_F(BenchCli, UnwritableOutExits2) {
   const std::string bad = (dir_ / "missing_dir" / "x.csv").string();
   const Result r =
@@ -113,7 +156,7 @@ TEST_F(BenchCli, RunWritesTidyRowsForEveryRepParamAndCounter) {
     ++rows;
     if (line.find(",ns_per_task,") != std::string::npos) ++ns_rows;
     if (line.find(",steal_attempts,") != std::string::npos) ++steal_rows;
-    if (line.find(",fanout=10;leaves=100,") != std::string::npos) saw_params = true;
+    if (line.find(",fanout=10;leaves=100;steal=") != std::string::npos) saw_params = true;
   }
   EXPECT_EQ(ns_rows, 8);  // 2 shapes x 2 thread counts x 2 reps
   EXPECT_EQ(steal_rows, 8);

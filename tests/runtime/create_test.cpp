@@ -191,3 +191,38 @@ TEST_P(RuntimeMisuseTest, StatsHasOneEntryPerWorkerAndCountsPolls) {
 
 }  // namespace
 }  // namespace weft_test
+
+TEST(RuntimeCreate, StealOverridesReplaceTheVariantPresetAxisByAxis) {
+  using weft::Runtime;
+  using weft::RuntimeOptions;
+  using weft::variants::BackoffMode;
+  using weft::variants::StealAmount;
+  using weft::variants::VictimOrder;
+  for (std::string_view v : Runtime::variants()) {
+    auto preset = Runtime::create(RuntimeOptions::multi_thread(2, std::string(v)));
+    ASSERT_TRUE(preset.ok()) << preset.status();
+    const weft::variants::StealConfig p = (*preset)->steal_config();
+
+    RuntimeOptions options = RuntimeOptions::multi_thread(2, std::string(v));
+    options.steal.victim = VictimOrder::kRoundRobin;
+    auto rt = Runtime::create(options);
+    ASSERT_TRUE(rt.ok()) << rt.status();
+    const weft::variants::StealConfig c = (*rt)->steal_config();
+    EXPECT_EQ(c.victim, VictimOrder::kRoundRobin) << v;
+    EXPECT_EQ(c.amount, p.amount) << v << ": untouched axes keep the preset";
+    EXPECT_EQ(c.backoff, p.backoff) << v;
+
+    options.steal.amount = StealAmount::kOne;
+    options.steal.backoff = BackoffMode::kNone;
+    auto all = Runtime::create(options);
+    ASSERT_TRUE(all.ok());
+    EXPECT_EQ((*all)->steal_config().amount, StealAmount::kOne);
+    EXPECT_EQ((*all)->steal_config().backoff, BackoffMode::kNone);
+    // And it still runs: a rendezvous of two tasks needs a steal.
+    EXPECT_EQ((*all)->block_on([]() -> weft::Task<int> {
+      auto a = weft::spawn([]() -> weft::Task<int> { co_return 20; }());
+      auto b = weft::spawn([]() -> weft::Task<int> { co_return 22; }());
+      co_return co_await a + co_await b;
+    }()), 42);
+  }
+}

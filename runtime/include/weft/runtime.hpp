@@ -71,6 +71,8 @@ class Runtime {
   ShutdownReport shutdown(std::chrono::nanoseconds deadline = std::chrono::seconds(30));
 
   RuntimeStats stats() const { return scheduler_->stats(); }
+  // The stealing policy in force: the variant's preset with options().steal applied.
+  variants::StealConfig steal_config() const { return scheduler_->steal_config(); }
   const RuntimeOptions& options() const { return options_; }
 
  private:

@@ -3,7 +3,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
+
+#include "weft/variants/steal.hpp"
 
 namespace weft {
 
@@ -12,16 +15,24 @@ enum class Flavor {
   kCurrentThread,  // no threads: the thread inside block_on (or shutdown) runs the loop
 };
 
+// Overrides of a variant's stealing preset (variants/steal.hpp); unset keeps the preset.
+struct StealOverrides {
+  std::optional<variants::StealAmount> amount;
+  std::optional<variants::VictimOrder> victim;
+  std::optional<variants::BackoffMode> backoff;
+};
+
 struct RuntimeOptions {
   std::string variant = "mutex";  // a name from Runtime::variants()
   std::size_t workers = 1;        // ignored (1) for current_thread
   Flavor flavor = Flavor::kMultiThread;
+  StealOverrides steal = {};
 
   static RuntimeOptions multi_thread(std::size_t workers, std::string variant = "mutex") {
-    return {std::move(variant), workers, Flavor::kMultiThread};
+    return {std::move(variant), workers, Flavor::kMultiThread, {}};
   }
   static RuntimeOptions current_thread(std::string variant = "mutex") {
-    return {std::move(variant), 1, Flavor::kCurrentThread};
+    return {std::move(variant), 1, Flavor::kCurrentThread, {}};
   }
 };
 

@@ -7,8 +7,9 @@
 //      3 in a row, Tokio #5712), then the local queue.
 //   3. Local queue empty: pull a batch from the injector, min(len / workers + 1, 128).
 //   4. Still nothing: become a searcher if fewer than half the workers search; sweep the other
-//      workers from a victim chosen by the Steal policy, stealing per the policy (half or one),
-//      then the injector; back off between empty sweeps; after kMaxRounds sweeps, park.
+//      workers from a victim chosen by the steal policy (the variant's preset, or the runtime's
+//      override), stealing per the policy (half or one), then the injector; back off between
+//      empty sweeps; after max_rounds sweeps, park.
 //   5. Park (Idle + Parker). The last searcher to park re-checks every queue.
 //   6. New work: from a worker it goes to the LIFO slot (spawn, wake) or the back of the local
 //      queue (yield); from outside into the injector. Either way a parked worker is woken only
@@ -51,9 +52,10 @@ class Scheduler final : public SchedulerBase {
   using Steal = typename V::Steal;
 
  public:
-  Scheduler(std::size_t workers, Flavor flavor)
+  Scheduler(std::size_t workers, Flavor flavor, const StealOverrides& steal = {})
       : SchedulerBase(workers),
         flavor_(flavor),
+        steal_(resolve(steal)),
         idle_(workers, /*start_parked=*/flavor == Flavor::kCurrentThread) {
     workers_.reserve(workers);
     for (std::size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i));
@@ -69,6 +71,7 @@ class Scheduler final : public SchedulerBase {
 
   std::string_view variant_name() const override { return V::name; }
   std::size_t num_workers() const override { return workers_.size(); }
+  variants::StealConfig steal_config() const override { return steal_; }
 
   void schedule(TaskHeader* task, bool is_yield) override {
     ThreadContext& ctx = context();
@@ -144,6 +147,14 @@ class Scheduler final : public SchedulerBase {
   };
 
   using C = WorkerCounters;
+
+  static variants::StealConfig resolve(const StealOverrides& o) {
+    variants::StealConfig c = Steal::config();
+    if (o.amount) c.amount = *o.amount;
+    if (o.victim) c.victim = *o.victim;
+    if (o.backoff) c.backoff = *o.backoff;
+    return c;
+  }
 
   // --- the loop -------------------------------------------------------------------------------
 
@@ -236,15 +247,16 @@ class Scheduler final : public SchedulerBase {
       if (!idle_.transition_to_searching()) return nullptr;
       w.searching = true;
     }
-    for (std::size_t round = 0; round < Steal::kMaxRounds; ++round) {
-      const std::size_t start = Steal::first_victim(w.index, n, w.rng);
+    const bool half = steal_.amount == variants::StealAmount::kHalf;
+    for (std::size_t round = 0; round < steal_.max_rounds; ++round) {
+      const std::size_t start = steal_.first_victim(w.index, n, w.rng);
       for (std::size_t i = 0; i < n; ++i) {
         Worker& victim = *workers_[(start + i) % n];
         if (&victim == &w) continue;
         if (victim.local.size_hint() == 0) continue;
         C::add(w.counters.steal_attempts);
         const std::size_t before = w.local.size_hint();
-        if (std::optional<TaskHeader*> t = victim.local.steal_into(w.local, Steal::kStealHalf)) {
+        if (std::optional<TaskHeader*> t = victim.local.steal_into(w.local, half)) {
           C::add(w.counters.steal_successes);
           C::add(w.counters.tasks_stolen, 1 + w.local.size_hint() - before);
           return found_work(w, *t);
@@ -252,7 +264,7 @@ class Scheduler final : public SchedulerBase {
       }
       if (TaskHeader* t = pull_injector(w)) return found_work(w, t);
       if (phase() == Phase::kStopped) break;
-      Steal::backoff(round);
+      steal_.backoff_after(round);
     }
     return nullptr;
   }
@@ -394,6 +406,7 @@ class Scheduler final : public SchedulerBase {
   }
 
   const Flavor flavor_;
+  const variants::StealConfig steal_;
   Idle idle_;
   std::vector<std::unique_ptr<Worker>> workers_;
   Injector injector_;

@@ -31,6 +31,7 @@ class SchedulerBase : public TaskScheduler {
   virtual RuntimeStats stats() const = 0;
   virtual std::string_view variant_name() const = 0;
   virtual std::size_t num_workers() const = 0;
+  virtual variants::StealConfig steal_config() const = 0;
 
   // A freshly spawned task (init_spawned done): owned, then queued; or cancelled at once if the
   // runtime no longer takes it (an outside spawn after shutdown began, any spawn after it ended).

@@ -12,6 +12,7 @@
 #include <cstdint>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 
 #include "weft/variants/concepts.hpp"
 
@@ -40,10 +41,11 @@ struct RandomVictim {
   }
 };
 
+// Each sweep starts one worker further on (the per-worker `state` is a sweep counter here).
 struct RoundRobinVictim {
   static constexpr std::string_view kName = "round_robin";
-  static std::size_t first_victim(std::size_t self, std::size_t n, std::uint64_t& /*rng*/) {
-    return (self + 1) % n;
+  static std::size_t first_victim(std::size_t self, std::size_t n, std::uint64_t& state) {
+    return static_cast<std::size_t>((self + 1 + state++) % n);
   }
 };
 
@@ -66,6 +68,35 @@ struct NoBackoff {
   static void backoff(std::size_t /*round*/) {}
 };
 
+// The same three choices as values, so a runtime can override a variant's preset and a sweep
+// can vary one axis over any queue.
+enum class StealAmount { kOne, kHalf };
+enum class VictimOrder { kRandom, kRoundRobin };
+enum class BackoffMode { kExponential, kNone };
+
+struct StealConfig {
+  StealAmount amount = StealAmount::kHalf;
+  VictimOrder victim = VictimOrder::kRandom;
+  BackoffMode backoff = BackoffMode::kExponential;
+  std::size_t max_rounds = 4;  // empty sweeps before parking
+
+  std::size_t first_victim(std::size_t self, std::size_t n, std::uint64_t& state) const {
+    return victim == VictimOrder::kRandom ? RandomVictim::first_victim(self, n, state)
+                                          : RoundRobinVictim::first_victim(self, n, state);
+  }
+  void backoff_after(std::size_t round) const {
+    if (backoff == BackoffMode::kExponential) ExponentialBackoff::backoff(round);
+  }
+};
+
+constexpr std::string_view to_string(StealAmount a) { return a == StealAmount::kHalf ? "half" : "one"; }
+constexpr std::string_view to_string(VictimOrder v) {
+  return v == VictimOrder::kRandom ? RandomVictim::kName : RoundRobinVictim::kName;
+}
+constexpr std::string_view to_string(BackoffMode b) {
+  return b == BackoffMode::kExponential ? ExponentialBackoff::kName : NoBackoff::kName;
+}
+
 template <bool kHalf, class Victim, class Backoff, std::size_t kRounds>
 struct StealPolicyOf {
   static constexpr bool kStealHalf = kHalf;
@@ -77,9 +108,19 @@ struct StealPolicyOf {
   static constexpr std::string_view name() { return kHalf ? "half" : "one"; }
   static constexpr std::string_view victim_name() { return Victim::kName; }
   static constexpr std::string_view backoff_name() { return Backoff::kName; }
+
+  // This preset as values.
+  static constexpr StealConfig config() {
+    return {kHalf ? StealAmount::kHalf : StealAmount::kOne,
+            std::is_same_v<Victim, RandomVictim> ? VictimOrder::kRandom
+                                                 : VictimOrder::kRoundRobin,
+            std::is_same_v<Backoff, ExponentialBackoff> ? BackoffMode::kExponential
+                                                        : BackoffMode::kNone,
+            kRounds};
+  }
 };
 
-// With backoff, a searcher makes 4 sweeps before it parks; without, one (Tokio's choice).
+// A searcher makes 4 sweeps before it parks, backing off between them (or not).
 template <class Victim = RandomVictim, class Backoff = ExponentialBackoff>
 using StealHalf = StealPolicyOf<true, Victim, Backoff, 4>;
 template <class Victim = RandomVictim, class Backoff = ExponentialBackoff>
