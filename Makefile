@@ -16,7 +16,7 @@ QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=1
                 --param yields=1000 --param pairs=10000
 
 .PHONY: all deps build test test-plain test-asan test-tsan test-scripts bench bench-quick \
-        plots format clean
+        micro plots format clean
 
 all: build
 
@@ -68,6 +68,17 @@ bench-quick: build
 	  --out=build/bench-quick.csv
 	$(PYTHON) scripts/plot.py --out build/plots-quick build/bench-quick.csv
 	$(PYTHON) scripts/summary.py --metric ns_per_task build/bench-quick.csv
+
+# Queue micro benchmarks (Google Benchmark, every registered variant): JSON, tidy CSV, plots.
+MICRO_JSON ?= results/runs/micro_$(DATE)_$(HOST)_$(SHA).json
+MICRO_CSV ?= $(MICRO_JSON:.json=.csv)
+micro: build
+	@mkdir -p results/runs results/plots
+	build/release/harness/micro/weft-micro --benchmark_min_time=0.2 --benchmark_repetitions=3 \
+	  --benchmark_out=$(MICRO_JSON) --benchmark_out_format=json
+	$(PYTHON) scripts/gbench_to_csv.py $(MICRO_JSON) --out $(MICRO_CSV)
+	$(PYTHON) scripts/plot.py --out results/plots $(MICRO_CSV)
+	$(PYTHON) scripts/summary.py --metric ns_per_iteration $(MICRO_CSV)
 
 # Plots of the newest run in results/runs/ (or CSV=...).
 plots:
