@@ -1,0 +1,20 @@
+// thread_fence<Atom>(order): the fence that goes with a queue's atomic type. For std::atomic it
+// is std::atomic_thread_fence; a model checker that swaps in its own atomic type (the `Atom`
+// template parameter of the lock-free queues) specializes FenceOf so it sees fences too.
+#pragma once
+
+#include <atomic>
+
+namespace weft::variants {
+
+template <template <class> class Atom>
+struct FenceOf {
+  static void fence(std::memory_order order) { std::atomic_thread_fence(order); }
+};
+
+template <template <class> class Atom>
+inline void thread_fence(std::memory_order order) {
+  FenceOf<Atom>::fence(order);
+}
+
+}  // namespace weft::variants
