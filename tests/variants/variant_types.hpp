@@ -32,4 +32,17 @@ struct VariantName {
   }
 };
 
+// Whether V's queues accept any movable item type, not only trivially copyable ones.
+//
+// The runtime's item (`TaskHeader*`) is trivially copyable, and lock-free queues may rely on
+// that: Chase-Lev keeps its items in `std::atomic<T>`. Instantiating such a queue with a
+// non-trivial T is a hard compile error (a static_assert in the class body), not a substitution
+// failure, so it cannot be detected with a `requires` expression: a variant whose queues take
+// any movable T opts in here instead. For those, the `destructors` scenario also checks, with a
+// counted move-only T, that every item left in a destroyed queue is destroyed exactly once.
+template <class V>
+inline constexpr bool kHoldsNonTrivialItems = false;
+template <>
+inline constexpr bool kHoldsNonTrivialItems<weft::variants::MutexVariant> = true;
+
 }  // namespace weft_test
