@@ -15,7 +15,7 @@ THREADS ?=
 QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=100 \
                 --param yields=1000 --param pairs=10000
 
-.PHONY: all deps build test test-plain test-asan test-tsan test-scripts bench bench-quick \
+.PHONY: all deps build test test-plain test-asan test-tsan test-scripts lint bench bench-quick \
         micro plots format clean
 
 all: build
@@ -33,7 +33,12 @@ build: deps
 	$(call cmake_build,build/release,Release,-DWEFT_BUILD_TESTS=OFF)
 
 test: deps
-	$(MAKE) --no-print-directory test-plain test-asan test-tsan test-scripts
+	$(MAKE) --no-print-directory lint test-plain test-asan test-tsan test-scripts
+
+# Every memory order, fence and compare-exchange in variants/ and runtime/ carries a [LABEL] that
+# its file's synchronization map explains (STYLE.md).
+lint:
+	$(PYTHON) scripts/lint_atomics.py
 
 test-plain:
 	$(call cmake_build,build/plain,RelWithDebInfo,)

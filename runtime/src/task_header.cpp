@@ -1,4 +1,10 @@
 // TaskHeader's out-of-line transitions: wakers, the join protocol, deallocation.
+//
+// Synchronization map: the state word's labels are defined in weft/task/header.hpp; used here:
+//   [H0] relaxed load  first guess of a CAS loop.
+//   [H3] acq_rel CAS   complete_and_release: publishes the output; acquires for a dealloc.
+//   [H7] acq_rel RMW   the join protocol and the last reference (see header.hpp).
+//   [H9] relaxed load  the epoch or FRAME_GONE, read under RUNNING or the last reference.
 #include "weft/task/header.hpp"
 
 #include "weft/task/frame_pool.hpp"
@@ -19,11 +25,13 @@ constexpr WakerVTable kTaskWakerVTable{&task_wake_by_ref, &task_clone, &task_dro
 
 Waker TaskHeader::make_waker() {
   ref_inc();
+  // [H9] relaxed: the caller polls this task (RUNNING), so the epoch cannot change under it.
   const std::uint64_t s = state_.load(std::memory_order_relaxed);
   return Waker(this, epoch(s), &kTaskWakerVTable);
 }
 
 bool TaskHeader::set_join_waker(Waker waker) {
+  // [H7] acquire: see COMPLETE and the output it publishes.
   std::uint64_t cur = state_.load(std::memory_order_acquire);
   if (cur & kComplete) return false;
   if (cur & kJoinWaker) {
@@ -37,6 +45,7 @@ bool TaskHeader::set_join_waker(Waker waker) {
   // JOIN_WAKER is clear and the task incomplete: the slot is ours.
   Waker previous = take_join_slot();  // from an earlier await, if any
   set_join_slot(std::move(waker));
+  // [H0] relaxed: first guess for the CAS loop.
   cur = state_.load(std::memory_order_relaxed);
   do {
     if (cur & kComplete) {
@@ -50,6 +59,7 @@ bool TaskHeader::set_join_waker(Waker waker) {
 }
 
 void TaskHeader::drop_join_handle() {
+  // [H0] relaxed: first guess for the CAS loop.
   std::uint64_t cur = state_.load(std::memory_order_relaxed);
   std::uint64_t next;
   do {
@@ -66,6 +76,7 @@ void TaskHeader::drop_join_handle() {
 }
 
 void TaskHeader::complete_and_release(bool cancelled) {
+  // [H0] relaxed: first guess for the CAS loop.
   std::uint64_t cur = state_.load(std::memory_order_relaxed);
   std::uint64_t next;
   do {
@@ -98,6 +109,7 @@ void TaskHeader::notify_join(std::uint64_t completed_state) {
 void TaskHeader::dealloc() {
   // The last reference: no other thread can see this task any more.
   take_join_slot().reset();
+  // [H9] relaxed: the last reference's [H7] acquire already ordered FRAME_GONE.
   if (!(state_.load(std::memory_order_relaxed) & kFrameGone)) {
     root().destroy();  // operator delete leaves the block to us (SPAWNED)
   }

@@ -126,7 +126,7 @@ class Idle {
   bool notify_should_wakeup() const {
     // [I1] seq_cst fence: order the caller's queue push before this load (see above).
     std::atomic_thread_fence(std::memory_order_seq_cst);
-    const std::uint64_t s = state_.load(std::memory_order_seq_cst);
+    const std::uint64_t s = state_.load(std::memory_order_seq_cst);  // [I1]
     return searching(s) == 0 && unparked(s) < num_workers_;
   }
 

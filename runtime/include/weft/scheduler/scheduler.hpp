@@ -22,6 +22,10 @@
 // Shutdown: stop taking outside spawns (phase kClosing); the workers run until every queue is
 // empty and every worker is parked; then phase kStopped, the workers exit, and the frames of the
 // tasks still owned (suspended, with nothing to wake them) are destroyed.
+//
+// Synchronization map (the queues, Idle, Parker and the task state word have their own):
+//   [S1] release store of a current_thread block_on's `done` flag by the root's join waker;
+//        acquire loads in the worker loop, so the loop sees the root's output once it stops.
 #pragma once
 
 #include <chrono>

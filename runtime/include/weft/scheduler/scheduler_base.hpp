@@ -3,6 +3,12 @@
 // The shared part is the task mechanics around a poll (run_task, complete, cancel), the owned
 // task list and the shutdown phases. The virtual part (schedule, wait_for, shutdown, stats) is
 // called once per spawn, wake or block_on, never inside the worker loop.
+//
+// Synchronization map:
+//   [B1] release store / acquire load of the phase: everything before a phase change (the stop
+//        of outside spawns, the end of the drain) is visible to whoever sees the new phase.
+//   [B2] relaxed counters of tasks completed or cancelled during shutdown: read only after the
+//        workers are joined, which orders them.
 #pragma once
 
 #include <atomic>
@@ -123,8 +129,9 @@ class SchedulerBase : public TaskScheduler {
 
   ShutdownReport report(bool deadline_exceeded) const {
     // [B2] relaxed: read after the workers are joined (the join orders them).
-    return {shutdown_completed_.load(std::memory_order_relaxed),
-            shutdown_cancelled_.load(std::memory_order_relaxed), deadline_exceeded};
+    return {shutdown_completed_.load(std::memory_order_relaxed),  // [B2]
+            shutdown_cancelled_.load(std::memory_order_relaxed),  // [B2]
+            deadline_exceeded};
   }
 
   OwnedTasks owned_;

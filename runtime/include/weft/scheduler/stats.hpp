@@ -1,5 +1,9 @@
 // Per-worker scheduler counters. Each is written by its worker alone (a relaxed load and store,
 // no read-modify-write) and read by anyone through Runtime::stats().
+//
+// Synchronization map:
+//   [C1] relaxed load + store by the owning worker, relaxed loads by readers: a single writer
+//        needs no RMW, and readers want a value, not an ordering.
 #pragma once
 
 #include <atomic>
@@ -64,7 +68,7 @@ class WorkerCounters {
   // Owner only. [C1] relaxed load + store: a single writer needs no RMW; readers want a value,
   // not an ordering.
   static void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
-    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);  // [C1]
   }
 
   WorkerStats snapshot() const {

@@ -45,6 +45,9 @@
 //   [H7] acq_rel RMW  ref_dec / join transitions: the last reference acquires every earlier
 //                     release so dealloc sees all writes; the JoinHandle acquires the output.
 //   [H8] relaxed RMW  destroy_frame sets FRAME_GONE; dealloc reads it after [H7].
+//   [H0] relaxed load the first guess of a CAS loop; the CAS itself carries the ordering.
+//   [H9] relaxed load SPAWNED, FRAME_GONE or the epoch, read by a thread that already holds
+//                     the ordering it needs (RUNNING, the last reference, or the spawner).
 #pragma once
 
 #include <atomic>
@@ -118,6 +121,7 @@ class alignas(16) TaskHeader {
   enum class PollStart { kRun, kCancel };
   // Worker taking a queued task. Precondition: NOTIFIED, not RUNNING.
   PollStart transition_to_running() {
+    // [H0] relaxed: a first guess for the CAS loop below, which re-reads on failure.
     std::uint64_t cur = state_.load(std::memory_order_relaxed);
     std::uint64_t next;
     do {
@@ -131,6 +135,7 @@ class alignas(16) TaskHeader {
   enum class PollEnd { kIdle, kNotified, kCancel };
   // Worker after a poll that did not complete the task.
   PollEnd transition_to_idle() {
+    // [H0] relaxed: a first guess for the CAS loop below, which re-reads on failure.
     std::uint64_t cur = state_.load(std::memory_order_relaxed);
     std::uint64_t next;
     do {
@@ -151,6 +156,7 @@ class alignas(16) TaskHeader {
   // Shutdown, with the workers stopped: take a task that is not running or complete.
   // Returns false if it completed already.
   bool transition_to_shutdown() {
+    // [H0] relaxed: a first guess for the CAS loop below, which re-reads on failure.
     std::uint64_t cur = state_.load(std::memory_order_relaxed);
     do {
       if (cur & (kComplete | kRunning)) return false;
@@ -163,6 +169,7 @@ class alignas(16) TaskHeader {
   // --- waking, from any thread --------------------------------------------------------------
 
   void wake_by_ref(std::uint32_t at_epoch) {
+    // [H0] relaxed: a first guess for the CAS loop below, which re-reads on failure.
     std::uint64_t cur = state_.load(std::memory_order_relaxed);
     std::uint64_t next;
     do {
@@ -176,6 +183,7 @@ class alignas(16) TaskHeader {
 
   // JoinHandle::abort. Idempotent; a no-op once complete.
   void abort() {
+    // [H0] relaxed: a first guess for the CAS loop below, which re-reads on failure.
     std::uint64_t cur = state_.load(std::memory_order_relaxed);
     std::uint64_t next;
     do {
@@ -225,7 +233,11 @@ class alignas(16) TaskHeader {
 
   detail::TaskScheduler* scheduler() const { return scheduler_; }
   // Only meaningful to the frame's own operator delete: an unspawned header is never shared.
-  bool spawned() const { return state_.load(std::memory_order_relaxed) & kSpawned; }
+  bool spawned() const {
+    // [H9] relaxed: SPAWNED is set before the task is shared, and operator delete runs on a
+    // thread that owns the frame (the spawner, or the holder of RUNNING / the last reference).
+    return state_.load(std::memory_order_relaxed) & kSpawned;
+  }
   // The block's size, or kLargeBlock for any block at least that large.
   std::size_t block_size() const { return std::size_t{block_units_} * 16; }
 

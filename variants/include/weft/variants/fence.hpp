@@ -1,6 +1,9 @@
 // thread_fence<Atom>(order): the fence that goes with a queue's atomic type. For std::atomic it
 // is std::atomic_thread_fence; a model checker that swaps in its own atomic type (the `Atom`
 // template parameter of the lock-free queues) specializes FenceOf so it sees fences too.
+//
+// Synchronization map:
+//   [F1] the fence of the caller's order; the caller's own label says what it pairs with.
 #pragma once
 
 #include <atomic>
@@ -9,7 +12,7 @@ namespace weft::variants {
 
 template <template <class> class Atom>
 struct FenceOf {
-  static void fence(std::memory_order order) { std::atomic_thread_fence(order); }
+  static void fence(std::memory_order order) { std::atomic_thread_fence(order); }  // [F1]
 };
 
 template <template <class> class Atom>
