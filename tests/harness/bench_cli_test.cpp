@@ -86,7 +86,7 @@ TEST_F(BenchCli, UnknownBackoffExits2) { expect_rejected("--backoff=sleep", "'sl
 
 TEST_F(BenchCli, PolicySweepLabelsEachPointAndRecordsThePolicyInEveryRow) {
   const Result r = run_bench(
-      "--shape=flat --threads=2 --reps=1 --param tasks=1000 --steal=default,one "
+      "--variant=mutex --shape=flat --threads=2 --reps=1 --param tasks=1000 --steal=default,one "
       "--victim=round_robin --backoff=none --out=" + out_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(out_);
@@ -109,7 +109,8 @@ TEST_F(BenchCli, PolicySweepLabelsEachPointAndRecordsThePolicyInEveryRow) {
 
 TEST_F(BenchCli, PresetRowsKeepThePlainVariantNameAndNameThePolicy) {
   const Result r =
-      run_bench("--shape=flat --threads=1 --reps=1 --param tasks=1000 --out=" + out_);
+      run_bench("--variant=mutex --shape=flat --threads=1 --reps=1 --param tasks=1000 --out=" +
+                out_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream in(out_);
   std::string line;
@@ -139,7 +140,8 @@ TEST_F(BenchCli, ListNamesWorkloadsShapesVariantsAndParams) {
 
 TEST_F(BenchCli, RunWritesTidyRowsForEveryRepParamAndCounter) {
   const Result r = run_bench(
-      "--shape=flat,tree --threads=1,2 --reps=2 --param tasks=1000 --param leaves=100 --out=" +
+      "--variant=mutex --shape=flat,tree --threads=1,2 --reps=2 --param tasks=1000 "
+      "--param leaves=100 --out=" +
       out_);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("[8/8] spawn_storm/tree mutex t=2 rep 2:"), std::string::npos)

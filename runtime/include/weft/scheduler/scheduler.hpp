@@ -82,7 +82,7 @@ class Scheduler final : public SchedulerBase {
     if (ctx.scheduler == this && ctx.worker != nullptr) {
       Worker& w = *static_cast<Worker*>(ctx.worker);
       if (is_yield) {
-        push_local(w, task);
+        requeue(w, task);
       } else {
         if (w.lifo != nullptr) push_local(w, w.lifo);
         w.lifo = task;
@@ -201,7 +201,7 @@ class Scheduler final : public SchedulerBase {
     if (w.searching) found_work(w, task);
     C::add(w.counters.polls);
     if (run_task(task) == Ran::kRequeue) {
-      push_local(w, task);
+      requeue(w, task);
       if (workers_.size() > 1) notify_parked();
     }
   }
@@ -281,6 +281,17 @@ class Scheduler final : public SchedulerBase {
 
   void push_local(Worker& w, TaskHeader* task) {
     w.local.push(task, [this](std::span<TaskHeader*> spill) { injector_.push_batch(spill); });
+  }
+
+  // A yielded (or budget-exhausted) task goes behind the work already queued. A FIFO local
+  // queue does that itself; a LIFO one (Chase-Lev) would hand it straight back to this worker,
+  // starving its other tasks, so it goes to the injector instead (as Go's Gosched does).
+  void requeue(Worker& w, TaskHeader* task) {
+    if constexpr (LocalQueue::kOwnerOrder == variants::OwnerOrder::kLifo) {
+      injector_.push(task);
+    } else {
+      push_local(w, task);
+    }
   }
 
   void park(Worker& w) {

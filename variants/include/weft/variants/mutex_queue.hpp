@@ -10,9 +10,9 @@
 // into the thief's queue under the thief's lock.
 //
 // Synchronization map: the mutex orders every item. The one atomic is `size_`, a hint:
-//   [LD1] store relaxed (under the lock) -- read by [LD2] load relaxed, with no ordering needed:
-//         a stale size only makes a caller look at (or skip) a queue, and it re-checks under
-//         the lock.
+//   [LD1] store relaxed (under the lock) -- read by [LD2] load seq_cst: a stale size only makes
+//         a caller look at (or skip) a queue, and it re-checks under the lock. The pusher's
+//         seq_cst fence in Idle::notify_should_wakeup orders [LD1] before its idle-state load.
 #pragma once
 
 #include <array>
@@ -98,8 +98,10 @@ class LockedDeque {
   }
 
   std::size_t size_hint() const {
-    // [LD2] relaxed: may be stale; callers re-check under the lock before relying on it.
-    return size_.load(std::memory_order_relaxed);
+    // [LD2] seq_cst: may be stale, and callers re-check under the lock; seq_cst (a plain load on
+    // x86) so a worker that parks -- a seq_cst RMW on the idle state, then this load -- cannot
+    // have the load move before its RMW on a weaker machine and miss a push (idle.hpp).
+    return size_.load(std::memory_order_seq_cst);
   }
 
  private:

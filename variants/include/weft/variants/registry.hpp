@@ -8,7 +8,11 @@
 #include <string_view>
 #include <utility>
 
+#include "weft/variants/bwos.hpp"
+#include "weft/variants/chase_lev.hpp"
 #include "weft/variants/mutex.hpp"
+#include "weft/variants/ring.hpp"
+#include "weft/variants/vyukov.hpp"
 
 namespace weft::variants {
 
@@ -24,6 +28,7 @@ struct VariantList {
   }
 };
 
-using AllVariants = VariantList<MutexVariant>;
+using AllVariants =
+    VariantList<MutexVariant, ChaseLevVariant, VyukovVariant, RingVariant, BwosVariant>;
 
 }  // namespace weft::variants
