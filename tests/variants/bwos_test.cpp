@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include "exactly_once.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -23,16 +25,6 @@
 #include <utility>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define WEFT_BWOS_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define WEFT_BWOS_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef WEFT_BWOS_TEST_SANITIZED
-#define WEFT_BWOS_TEST_SANITIZED 0
-#endif
 
 namespace weft_test {
 namespace {
@@ -40,57 +32,8 @@ namespace {
 using weft::variants::BwosQueue;
 using weft::variants::BwosVariant;
 
-constexpr std::size_t kStressItems = WEFT_BWOS_TEST_SANITIZED ? 20'000 : 200'000;
+constexpr std::size_t kStressItems = kSanitized ? 20'000 : 200'000;
 constexpr auto kBound = std::chrono::seconds(60);  // a bound on waits, not a speed assertion
-
-struct Item {
-  std::atomic<int> taken{0};
-};
-
-class Items {
- public:
-  explicit Items(std::size_t n) : items_(n) {}
-  Item* operator[](std::size_t i) { return &items_[i]; }
-  std::size_t size() const { return items_.size(); }
-
-  void take(Item* item) {
-    if (item->taken.fetch_add(1) != 0) {
-      doubles_.fetch_add(1);
-    }
-    total_.fetch_add(1);
-  }
-  std::size_t total() const { return total_.load(); }
-
-  void expect_each_taken_once() const {
-    EXPECT_EQ(doubles_.load(), 0u) << "items taken twice";
-    std::size_t bad = 0;
-    for (std::size_t i = 0; i < items_.size(); ++i) {
-      const int n = items_[i].taken.load();
-      if (n != 1 && ++bad <= 5) ADD_FAILURE() << "item " << i << " taken " << n << " times";
-    }
-    EXPECT_EQ(bad, 0u) << "items not taken exactly once";
-  }
-
- private:
-  std::vector<Item> items_;
-  std::atomic<std::size_t> total_{0};
-  std::atomic<std::size_t> doubles_{0};
-};
-
-// A move-only item whose destructor counts a release while it still owns the item.
-class Tracked {
- public:
-  Tracked(std::size_t id, std::atomic<int>* releases) : id_(id), releases_(releases) {}
-  Tracked(Tracked&& o) noexcept : id_(o.id_), releases_(std::exchange(o.releases_, nullptr)) {}
-  Tracked& operator=(Tracked&&) = delete;
-  ~Tracked() {
-    if (releases_ != nullptr) releases_[id_].fetch_add(1);
-  }
-
- private:
-  std::size_t id_;
-  std::atomic<int>* releases_;
-};
 
 // Collects spilled batches (in the runtime they go to the injector).
 struct Spilled {

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include "exactly_once.hpp"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -21,16 +23,6 @@
 #include <utility>
 #include <vector>
 
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define WEFT_VYUKOV_TEST_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
-#define WEFT_VYUKOV_TEST_SANITIZED 1
-#endif
-#endif
-#ifndef WEFT_VYUKOV_TEST_SANITIZED
-#define WEFT_VYUKOV_TEST_SANITIZED 0
-#endif
 
 namespace weft_test {
 namespace {
@@ -40,62 +32,8 @@ using weft::variants::VyukovLocalQueue;
 using weft::variants::VyukovMpmc;
 using weft::variants::VyukovVariant;
 
-constexpr std::size_t kStressItems = WEFT_VYUKOV_TEST_SANITIZED ? 20'000 : 200'000;
+constexpr std::size_t kStressItems = kSanitized ? 20'000 : 200'000;
 constexpr auto kBound = std::chrono::seconds(60);  // a bound on waits, not a speed assertion
-
-// One flag per item; items are pointers to flags.
-struct Item {
-  std::atomic<int> taken{0};
-};
-
-class Items {
- public:
-  explicit Items(std::size_t n) : items_(n) {}
-  Item* operator[](std::size_t i) { return &items_[i]; }
-  std::size_t size() const { return items_.size(); }
-  std::size_t index(const Item* i) const { return static_cast<std::size_t>(i - items_.data()); }
-
-  // Marks `item` taken; counts a second take (checked per item at the end too).
-  void take(Item* item) {
-    if (item->taken.fetch_add(1) != 0) {
-      doubles_.fetch_add(1);
-    }
-    total_.fetch_add(1);
-  }
-  std::size_t total() const { return total_.load(); }
-
-  void expect_each_taken_once() const {
-    EXPECT_EQ(doubles_.load(), 0u) << "items taken twice";
-    std::size_t bad = 0;
-    for (std::size_t i = 0; i < items_.size(); ++i) {
-      const int n = items_[i].taken.load();
-      if (n != 1 && ++bad <= 5) ADD_FAILURE() << "item " << i << " taken " << n << " times";
-    }
-    EXPECT_EQ(bad, 0u) << "items not taken exactly once";
-  }
-
- private:
-  std::vector<Item> items_;
-  std::atomic<std::size_t> total_{0};
-  std::atomic<std::size_t> doubles_{0};
-};
-
-// A move-only item that counts its release: the destructor of an object that still owns the
-// item bumps releases[id]. Moved-from objects own nothing.
-class Tracked {
- public:
-  Tracked(std::size_t id, std::atomic<int>* releases) : id_(id), releases_(releases) {}
-  Tracked(Tracked&& o) noexcept : id_(o.id_), releases_(std::exchange(o.releases_, nullptr)) {}
-  Tracked& operator=(Tracked&&) = delete;
-  ~Tracked() {
-    if (releases_ != nullptr) releases_[id_].fetch_add(1);
-  }
-  std::size_t id() const { return id_; }
-
- private:
-  std::size_t id_;
-  std::atomic<int>* releases_;
-};
 
 void expect_each_released_once(const std::atomic<int>* releases, std::size_t n) {
   std::size_t bad = 0;
