@@ -29,8 +29,9 @@
 //
 // Join waker protocol (Tokio's): while JOIN_WAKER is clear and the task is not COMPLETE, the
 // JoinHandle owns `join_waker`; it writes it, then sets JOIN_WAKER with a CAS that fails if the
-// task completed meanwhile. Once JOIN_WAKER is set the completer owns it: it wakes it, clears
-// JOIN_WAKER, and drops the waker if the JoinHandle is already gone.
+// task completed meanwhile. Once JOIN_WAKER is set the completer owns it: it takes the waker out,
+// clears JOIN_WAKER, then wakes it and drops it. (Leaving it in the slot would let a JoinHandle
+// held in the waiting task's own frame keep both tasks alive: a reference cycle.)
 //
 // Synchronization map (every operation on `state_`):
 //   [H1] acq_rel CAS  transition_to_running: acquire pairs with the release in [H2]/[H3] of the
