@@ -15,7 +15,10 @@
 //     spuriously, and a failed one reads the latest store too;
 //   * seq_cst fences (and seq_cst operations, modelled as fence + access) are totally ordered
 //     and synchronise like a lock: stronger than C++, so it can miss a bug that only the
-//     difference exposes, but it reports no false ones.
+//     difference exposes, but it reports no false ones;
+//   * plain memory a queue declares (PlainAccessOf, fence.hpp) is a scheduling point too, and
+//     two accesses to it from different threads must be ordered by happens-before, or the
+//     execution fails as a data race (every declared access counts as a write).
 //
 // Exploration is depth-first over the choices (which thread runs next, which store a load
 // reads), bounded by the number of preemptions (switching away from a thread that could go on),
@@ -34,6 +37,7 @@
 #include <memory>
 #include <string>
 #include <type_traits>
+#include <unordered_map>
 #include <vector>
 
 #include "weft/variants/fence.hpp"
@@ -193,6 +197,22 @@ class Explorer {
     if (failure_.empty()) failure_ = std::move(message);
   }
 
+  // A declared plain-memory access by the running thread.
+  void plain_access(const void* address) {
+    if (!running()) return;
+    schedule_point();
+    const std::uint32_t epoch = tick();
+    auto [it, fresh] = plain_.try_emplace(address, PlainAccess{cur_, epoch});
+    if (!fresh) {
+      const PlainAccess last = it->second;
+      if (last.thread != cur_ && threads_[cur_].clock[last.thread] < last.epoch) {
+        fail("data race on a plain slot between threads " + std::to_string(last.thread) +
+             " and " + std::to_string(cur_));
+      }
+      it->second = PlainAccess{cur_, epoch};
+    }
+  }
+
  private:
   struct Thread {
     std::function<void()> body;
@@ -207,6 +227,10 @@ class Explorer {
   struct Choice {
     int options;
     int taken;
+  };
+  struct PlainAccess {
+    int thread;
+    std::uint32_t epoch;
   };
 
   static void entry(int index) {
@@ -243,6 +267,7 @@ class Explorer {
     preemptions_ = 0;
     failure_.clear();
     sc_clock_ = {};
+    plain_.clear();
     World world = make();  // on the main context: its stores happen-before every thread
     threads_.clear();
     threads_.resize(world.threads.size());
@@ -294,6 +319,7 @@ class Explorer {
   std::size_t pos_ = 0;
   Clock sc_clock_{};
   std::string failure_;
+  std::unordered_map<const void*, PlainAccess> plain_;  // the last access to each plain slot
 };
 
 // The atomic type handed to a queue under test: std::atomic's interface, the model's semantics.
@@ -484,10 +510,17 @@ class Atomic {
 
 }  // namespace weft_model
 
-// Fences of a queue instantiated with weft_model::Atomic go to the explorer.
+// Fences and declared plain accesses of a queue instantiated with weft_model::Atomic go to the
+// explorer.
 template <>
 struct weft::variants::FenceOf<weft_model::Atomic> {
   static void fence(std::memory_order order) {
     if (weft_model::Explorer* e = weft_model::Explorer::current()) e->fence(order);
+  }
+};
+template <>
+struct weft::variants::PlainAccessOf<weft_model::Atomic> {
+  static void note(const void* address) {
+    if (weft_model::Explorer* e = weft_model::Explorer::current()) e->plain_access(address);
   }
 };

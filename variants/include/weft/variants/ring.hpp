@@ -95,6 +95,7 @@
 #include <utility>
 
 #include "weft/variants/concepts.hpp"
+#include "weft/variants/fence.hpp"
 #include "weft/variants/vyukov.hpp"
 #include "weft/variants/steal.hpp"
 
@@ -126,8 +127,15 @@ constexpr std::size_t round_capacity(std::size_t requested) {
 
 }  // namespace ring_detail
 
+// Test hooks for the model checker (tests/variants/model): each flag plants one known bug, so the
+// test can show that it catches it. Production code uses RingNoPlantedBug; the flags compile away.
+struct RingNoPlantedBug {
+  static constexpr bool kWeakPushRelease = false;       // push publishes tail_ relaxed
+  static constexpr bool kSkipStealInProgress = false;  // a thief ignores a steal in progress
+};
+
 template <class T, std::size_t Capacity = kDefaultLocalCapacity,
-          template <class> class Atom = std::atomic>
+          template <class> class Atom = std::atomic, class Plant = RingNoPlantedBug>
 class RingQueue {
   static_assert(std::has_single_bit(Capacity) && Capacity >= 2 &&
                     Capacity <= ring_detail::kMaxCapacity,
@@ -177,8 +185,10 @@ class RingQueue {
       if (tail - steal < capacity_) {
         // Safety: plain write; no thief reads this slot before [RP3] publishes it (I1, I2).
         std::construct_at(slot(tail), std::move(item));
-        // [RP3] release: the item before the new tail; pairs with [RS2] (steal).
-        tail_.store(tail + 1, std::memory_order_release);
+        // [RP3] release: the item before the new tail; pairs with [RS2] (steal). (relaxed only
+        // for the planted bug)
+        tail_.store(tail + 1, Plant::kWeakPushRelease ? std::memory_order_relaxed
+                                                      : std::memory_order_release);
         return;
       }
       if (steal != real) {
@@ -241,7 +251,8 @@ class RingQueue {
     for (;;) {
       const std::uint32_t steal = ring_detail::steal_of(head);
       const std::uint32_t real = ring_detail::real_of(head);
-      if (steal != real) return std::nullopt;  // another thief is copying out (I2)
+      // another thief is copying out (I2)
+      if (steal != real && !Plant::kSkipStealInProgress) return std::nullopt;
       // [RS2] acquire: pairs with [RP3]/[RD3]: the items below tail are written.
       const std::uint32_t tail = tail_.load(std::memory_order_acquire);
       const std::uint32_t available = tail - real;
@@ -302,7 +313,11 @@ class RingQueue {
   std::size_t capacity() const { return capacity_; }
 
  private:
-  T* slot(std::uint32_t position) const { return slots_ + (position & (capacity_ - 1)); }
+  T* slot(std::uint32_t position) const {
+    T* s = slots_ + (position & (capacity_ - 1));
+    PlainAccessOf<Atom>::note(s);  // nothing, except under the model checker
+    return s;
+  }
 
   // Owner only, ring full, no thief active: claims the oldest half for the spill. False if a
   // thief's claim got in first (then the caller re-reads the head).
