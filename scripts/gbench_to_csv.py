@@ -23,7 +23,7 @@ SKIP_FIELDS = {"name", "family_index", "per_family_instance_index", "run_name", 
                "repetitions", "repetition_index", "threads", "iterations", "real_time",
                "cpu_time", "time_unit", "items_per_second", "aggregate_name", "aggregate_unit",
                "label", "error_occurred", "error_message", "big_o", "rms"}
-RATIO_COUNTERS = {"steal_success_rate", "owner_share"}
+RATIO_COUNTERS = {"steal_success_rate", "owner_share", "stalled_pop_rate"}
 
 
 def fail(msg):
