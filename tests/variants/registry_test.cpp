@@ -55,16 +55,16 @@ TYPED_TEST_SUITE(VariantPolicyTest, EveryVariant, VariantName);
 TYPED_TEST(VariantPolicyTest, SatisfiesTheVariantConceptAndHasASaneStealPolicy) {
   using V = TypeParam;
   static_assert(weft::variants::Variant<V>);
-  using Steal = typename V::Steal;
-  EXPECT_GE(Steal::kMaxRounds, 1u);
-  EXPECT_FALSE(Steal::name().empty());
+  constexpr weft::variants::StealConfig steal = V::Steal::config();
+  EXPECT_GE(steal.max_rounds, 1u);
+  EXPECT_FALSE(to_string(steal.amount).empty());
   std::uint64_t rng = 0x9E3779B97F4A7C15ULL;
   for (std::size_t n : {1u, 2u, 4u, 7u}) {
     for (std::size_t self = 0; self < n; ++self) {
-      for (int i = 0; i < 32; ++i) EXPECT_LT(Steal::first_victim(self, n, rng), n);
+      for (int i = 0; i < 32; ++i) EXPECT_LT(steal.first_victim(self, n, rng), n);
     }
   }
-  for (std::size_t round = 0; round < Steal::kMaxRounds; ++round) Steal::backoff(round);
+  for (std::size_t round = 0; round < steal.max_rounds; ++round) steal.backoff_after(round);
 }
 
 TEST(StealCount, HalfRoundsUpAndIsCappedAtTheBatchSize) {

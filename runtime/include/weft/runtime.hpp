@@ -60,7 +60,7 @@ class Runtime {
       throw std::logic_error("weft: block_on called from inside a runtime's worker thread");
     }
     JoinHandle<T> handle = spawn(std::move(task));
-    scheduler_->wait_for(handle_header(handle));
+    scheduler_->wait_for(handle.header());
     return handle.take_result();
   }
 
@@ -77,11 +77,6 @@ class Runtime {
 
  private:
   Runtime(RuntimeOptions options, std::unique_ptr<detail::SchedulerBase> scheduler);
-
-  template <class T>
-  static TaskHeader* handle_header(JoinHandle<T>& h) {
-    return h.header();
-  }
 
   RuntimeOptions options_;
   std::unique_ptr<detail::SchedulerBase> scheduler_;

@@ -25,7 +25,7 @@ JoinHandle<T> spawn(Task<T> task) {
 inline auto yield_now() {
   struct Awaiter {
     bool await_ready() noexcept { return detail::current_task() == nullptr; }
-    void await_suspend(std::coroutine_handle<>) { detail::current_task()->make_waker().wake(); }
+    void await_suspend(std::coroutine_handle<>) { detail::current_task()->wake_self(); }
     void await_resume() noexcept {}
   };
   return Awaiter{};

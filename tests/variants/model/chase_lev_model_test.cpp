@@ -58,20 +58,7 @@ Explorer::Result explore(int pushes, bool half, int bound) {
             [w, pushes]() -> std::string {
               std::vector<std::uintptr_t> all = w->taken;
               while (auto v = w->owner.pop()) all.push_back(*v);  // what is left, after the end
-              std::vector<int> count(static_cast<std::size_t>(pushes) + 1, 0);
-              for (std::uintptr_t v : all) {
-                if (v == 0 || v > static_cast<std::uintptr_t>(pushes)) {
-                  return "took an item never pushed: " + std::to_string(v);
-                }
-                ++count[v];
-              }
-              for (int i = 1; i <= pushes; ++i) {
-                if (count[i] != 1) {
-                  return "item " + std::to_string(i) + " taken " + std::to_string(count[i]) +
-                         " times";
-                }
-              }
-              return "";
+              return weft_model::each_taken_once(all, pushes);
             },
             w};
       },

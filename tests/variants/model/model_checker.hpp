@@ -322,6 +322,24 @@ class Explorer {
   std::unordered_map<const void*, PlainAccess> plain_;  // the last access to each plain slot
 };
 
+// For the queue tests: "" if `taken` holds each of the items 1..pushes exactly once, else what
+// went wrong.
+inline std::string each_taken_once(const std::vector<std::uintptr_t>& taken, int pushes) {
+  std::vector<int> count(static_cast<std::size_t>(pushes) + 1, 0);
+  for (std::uintptr_t v : taken) {
+    if (v == 0 || v > static_cast<std::uintptr_t>(pushes)) {
+      return "took an item never pushed: " + std::to_string(v);
+    }
+    ++count[v];
+  }
+  for (int i = 1; i <= pushes; ++i) {
+    if (count[i] != 1) {
+      return "item " + std::to_string(i) + " taken " + std::to_string(count[i]) + " times";
+    }
+  }
+  return "";
+}
+
 // The atomic type handed to a queue under test: std::atomic's interface, the model's semantics.
 template <class T>
 class Atomic {

@@ -111,11 +111,6 @@ class Idle {
     return f(unparked(state_.load(std::memory_order_seq_cst)));
   }
 
-  std::size_t num_searching() const {
-    // [I1] seq_cst: a snapshot for statistics and tests.
-    return searching(state_.load(std::memory_order_seq_cst));
-  }
-
  private:
   static constexpr std::uint64_t pack(std::uint64_t searching, std::uint64_t unparked) {
     return searching | (unparked << 32);

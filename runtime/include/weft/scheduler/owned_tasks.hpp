@@ -40,7 +40,6 @@ class OwnedTasks {
     task->owned_next = s.head;
     if (s.head != nullptr) s.head->owned_prev = task;
     s.head = task;
-    ++s.count;
     return true;
   }
 
@@ -54,7 +53,6 @@ class OwnedTasks {
     }
     if (task->owned_next != nullptr) task->owned_next->owned_prev = task->owned_prev;
     task->owned_prev = task->owned_next = nullptr;
-    --s.count;
   }
 
   // Closes every shard and hands each remaining task to `f` (outside the shard lock); `f` must
@@ -79,21 +77,11 @@ class OwnedTasks {
     }
   }
 
-  std::size_t size() {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i <= mask_; ++i) {
-      std::lock_guard lock(shards_[i].lock);
-      n += shards_[i].count;
-    }
-    return n;
-  }
-
  private:
   struct alignas(variants::kCacheLine) Shard {
     SpinLock lock;
     bool closed = false;  // guarded by lock
     TaskHeader* head = nullptr;
-    std::size_t count = 0;
   };
 
   std::size_t mask_;

@@ -232,9 +232,9 @@ class Scheduler final : public SchedulerBase {
 
   // Moves a batch from the injector into the local queue; returns one task of it to run now.
   TaskHeader* pull_injector(Worker& w) {
-    if (injector_.size_hint() == 0) return nullptr;
-    const std::size_t want =
-        std::min(injector_.size_hint() / workers_.size() + 1, variants::kMaxBatch);
+    const std::size_t queued = injector_.size_hint();
+    if (queued == 0) return nullptr;
+    const std::size_t want = std::min(queued / workers_.size() + 1, variants::kMaxBatch);
     TaskHeader* batch[variants::kMaxBatch];
     std::size_t n = 0;
     injector_.pop_batch(want, [&](TaskHeader*&& t) { batch[n++] = t; });
@@ -374,16 +374,12 @@ class Scheduler final : public SchedulerBase {
     // Not among the sleepers: an outside spawn already woke worker 0 and counted it searching.
     w.searching = !idle_.unpark_by_id(0);
     run_worker(w, &signal.done);
-    park_current_thread_worker(w);
+    idle_.transition_to_parked(w.index, std::exchange(w.searching, false));
     // The waker may still be unparking worker 0: wait until it has let go of `signal`.
     while (!(root->load_state() & TaskHeader::kComplete) ||
            (root->load_state() & TaskHeader::kJoinWaker)) {
       std::this_thread::yield();
     }
-  }
-
-  void park_current_thread_worker(Worker& w) {
-    idle_.transition_to_parked(w.index, std::exchange(w.searching, false));
   }
 
   // --- shutdown -------------------------------------------------------------------------------

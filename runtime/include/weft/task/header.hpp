@@ -200,6 +200,13 @@ class alignas(16) TaskHeader {
   // A waker for the poll in progress (RUNNING, so the epoch is stable). Takes one reference.
   Waker make_waker();
 
+  // The polling thread wakes its own task (yield): no waker and no reference are needed, since
+  // RUNNING keeps the task alive; the wake sets NOTIFIED and the poll's end re-queues it.
+  void wake_self() {
+    // [H9] relaxed: under RUNNING the epoch cannot change.
+    wake_by_ref(epoch(state_.load(std::memory_order_relaxed)));
+  }
+
   // --- references ---------------------------------------------------------------------------
 
   void ref_inc() {
@@ -215,8 +222,9 @@ class alignas(16) TaskHeader {
 
   // --- join protocol ------------------------------------------------------------------------
 
-  std::uint64_t load_state(std::memory_order order = std::memory_order_acquire) const {
-    return state_.load(order);
+  std::uint64_t load_state() const {
+    // [H7] acquire: COMPLETE and CANCELLED come with the output the completer published.
+    return state_.load(std::memory_order_acquire);
   }
 
   // JoinHandle: registers `waker` to be woken on completion. Returns false if the task is

@@ -88,7 +88,7 @@ class [[nodiscard]] JoinHandle {
         }
         if (forced_yield) {
           // Complete already: yield once, then read the value.
-          me->make_waker().wake();
+          me->wake_self();
           return true;
         }
         // Suspend unless the task completed while we registered.

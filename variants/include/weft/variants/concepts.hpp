@@ -13,6 +13,7 @@
 
 #include <concepts>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string_view>
@@ -72,15 +73,12 @@ concept Injector = std::default_initializable<Q> && std::constructible_from<Q, s
   { cq.size_hint() } -> std::convertible_to<std::size_t>;
 };
 
-// See steal.hpp.
+// A variant's stealing preset: its values as a StealConfig (steal.hpp), which runtime options
+// may override axis by axis.
+struct StealConfig;
 template <class P>
-concept StealPolicy = requires(std::size_t self, std::size_t n, std::size_t round,
-                               std::uint64_t& rng) {
-  { P::kStealHalf } -> std::convertible_to<bool>;
-  { P::kMaxRounds } -> std::convertible_to<std::size_t>;
-  { P::first_victim(self, n, rng) } -> std::convertible_to<std::size_t>;
-  { P::backoff(round) } -> std::same_as<void>;
-  { P::name() } -> std::convertible_to<std::string_view>;
+concept StealPolicy = requires {
+  { P::config() } -> std::same_as<StealConfig>;
 };
 
 template <class V>

@@ -1,11 +1,13 @@
 // Stealing policies: the second axis of a variant, independent of the queue.
 //
-//   kStealHalf      steal half of the victim's queue (capped at kMaxBatch) or a single item
-//   first_victim    where a searching worker starts its sweep over the other workers
-//   backoff(round)  what a searcher does between two empty sweeps (kMaxRounds sweeps, then park)
+//   amount      steal half of the victim's queue (capped at kMaxBatch) or a single item
+//   victim      where a searching worker starts its sweep over the other workers
+//   backoff     what a searcher does between two empty sweeps (max_rounds sweeps, then park)
 //
-// The scheduler visits every other worker once per sweep, starting at `first_victim`, then
-// tries the injector; only then does it back off.
+// A variant names its preset as types (StealHalf<RandomVictim, ExponentialBackoff>); the
+// scheduler works from the preset's StealConfig, which runtime options may override per axis.
+// It visits every other worker once per sweep, starting at `first_victim`, then tries the
+// injector; only then does it back off.
 #pragma once
 
 #include <cstddef>
@@ -97,19 +99,9 @@ constexpr std::string_view to_string(BackoffMode b) {
   return b == BackoffMode::kExponential ? ExponentialBackoff::kName : NoBackoff::kName;
 }
 
+// A variant's preset, named by types; the scheduler works from config().
 template <bool kHalf, class Victim, class Backoff, std::size_t kRounds>
 struct StealPolicyOf {
-  static constexpr bool kStealHalf = kHalf;
-  static constexpr std::size_t kMaxRounds = kRounds;
-  static std::size_t first_victim(std::size_t self, std::size_t n, std::uint64_t& rng) {
-    return Victim::first_victim(self, n, rng);
-  }
-  static void backoff(std::size_t round) { Backoff::backoff(round); }
-  static constexpr std::string_view name() { return kHalf ? "half" : "one"; }
-  static constexpr std::string_view victim_name() { return Victim::kName; }
-  static constexpr std::string_view backoff_name() { return Backoff::kName; }
-
-  // This preset as values.
   static constexpr StealConfig config() {
     return {kHalf ? StealAmount::kHalf : StealAmount::kOne,
             std::is_same_v<Victim, RandomVictim> ? VictimOrder::kRandom
