@@ -27,15 +27,17 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options)
     return absl::InvalidArgumentError("weft: workers=" + std::to_string(options.workers) +
                                       "; a multi_thread runtime needs 1 to 4096 workers");
   }
-  std::unique_ptr<detail::SchedulerBase> scheduler;
-  const bool known = variants::AllVariants::visit(options.variant, [&]<class V>() {
-    scheduler =
-        std::make_unique<detail::Scheduler<V>>(options.workers, options.flavor, options.steal);
-  });
-  if (!known) {
+  if (!variants::AllVariants::visit(options.variant, []<class V>() {})) {
     return absl::InvalidArgumentError("weft: unknown variant '" + options.variant +
                                       "'; valid variants: " + fmt::format("{}", fmt::join(variants(), ", ")));
   }
+  absl::StatusOr<std::shared_ptr<detail::Driver>> driver = detail::Driver::create(options.workers);
+  if (!driver.ok()) return driver.status();
+  std::unique_ptr<detail::SchedulerBase> scheduler;
+  variants::AllVariants::visit(options.variant, [&]<class V>() {
+    scheduler = std::make_unique<detail::Scheduler<V>>(options.workers, options.flavor, *driver,
+                                                       options.steal);
+  });
   return std::unique_ptr<Runtime>(new Runtime(std::move(options), std::move(scheduler)));
 }
 

@@ -6,3 +6,5 @@
 #include "weft/task/join_handle.hpp"
 #include "weft/task/task.hpp"
 #include "weft/task/waker.hpp"
+#include "weft/time/sleep.hpp"
+#include "weft/net/tcp.hpp"

@@ -10,11 +10,16 @@
 //      workers from a victim chosen by the steal policy (the variant's preset, or the runtime's
 //      override), stealing per the policy (half or one), then the injector; back off between
 //      empty sweeps; after max_rounds sweeps, park.
-//   5. Park (Idle + Parker). The last searcher to park re-checks every queue.
+//   5. Park (Idle + Parker). The last searcher to park re-checks every queue. The first worker
+//      to park owns the I/O + timer driver and blocks in the reactor until the next timer
+//      (driver.hpp); tasks its I/O or timers wake go onto its own queues, and it takes itself
+//      off the sleepers to run them (waking another worker if it got more than one).
 //   6. New work: from a worker it goes to the LIFO slot (spawn, wake) or the back of the local
 //      queue (yield); from outside into the injector. Either way a parked worker is woken only
 //      if nobody is searching; a searcher that finds work and was the last one wakes another.
 //   7. A poll budget (context.hpp) keeps one busy task from starving the others.
+//   8. Maintenance: every 61 ticks a worker turns the driver without blocking (if fds are
+//      registered and nobody holds it), and at once when a timer is due.
 //
 // current_thread is the same loop with one worker and no thread of its own: the thread inside
 // block_on (or shutdown) runs it.
@@ -56,13 +61,16 @@ class Scheduler final : public SchedulerBase {
   using Steal = typename V::Steal;
 
  public:
-  Scheduler(std::size_t workers, Flavor flavor, const StealOverrides& steal = {})
-      : SchedulerBase(workers),
+  Scheduler(std::size_t workers, Flavor flavor, std::shared_ptr<Driver> driver,
+            const StealOverrides& steal = {})
+      : SchedulerBase(workers, std::move(driver)),
         flavor_(flavor),
         steal_(resolve(steal)),
         idle_(workers, /*start_parked=*/flavor == Flavor::kCurrentThread) {
     workers_.reserve(workers);
-    for (std::size_t i = 0; i < workers; ++i) workers_.push_back(std::make_unique<Worker>(i));
+    for (std::size_t i = 0; i < workers; ++i) {
+      workers_.push_back(std::make_unique<Worker>(i, &this->driver()));
+    }
     if (flavor == Flavor::kMultiThread) {
       threads_.reserve(workers);
       for (std::size_t i = 0; i < workers; ++i) {
@@ -81,6 +89,18 @@ class Scheduler final : public SchedulerBase {
     ThreadContext& ctx = context();
     if (ctx.scheduler == this && ctx.worker != nullptr) {
       Worker& w = *static_cast<Worker*>(ctx.worker);
+      if (w.parked) {
+        // Woken by this worker's driver turn while it parks: keep it local (the worker runs it
+        // when the turn ends) unless shutdown is draining, whose quiescence check sees only the
+        // injector.
+        if (phase() == Phase::kRunning) {
+          push_local(w, task);
+        } else {
+          injector_.push(task);
+          notify_parked();
+        }
+        return;
+      }
       if (is_yield) {
         requeue(w, task);
       } else {
@@ -137,7 +157,8 @@ class Scheduler final : public SchedulerBase {
 
  private:
   struct alignas(variants::kCacheLine) Worker {
-    explicit Worker(std::size_t i) : index(i), rng(0x9E3779B97F4A7C15ULL * (i + 1)) {}
+    Worker(std::size_t i, Driver* driver)
+        : index(i), rng(0x9E3779B97F4A7C15ULL * (i + 1)), parker(driver) {}
     const std::size_t index;
     LocalQueue local;
     // Owner-only state.
@@ -146,6 +167,7 @@ class Scheduler final : public SchedulerBase {
     std::uint64_t tick = 0;
     std::uint64_t rng;
     bool searching = false;
+    bool parked = false;  // inside park(): wakes from its own driver turn stay local, unannounced
     Parker parker;
     WorkerCounters counters;
   };
@@ -174,6 +196,7 @@ class Scheduler final : public SchedulerBase {
       // [S1] acquire: the block_on root's completion (pairs with the release in its waker).
       if (done != nullptr && done->load(std::memory_order_acquire)) break;
       if (phase() == Phase::kStopped) break;
+      maintenance(w);
       if (TaskHeader* task = next_task(w)) {
         run(w, task);
         continue;
@@ -193,6 +216,17 @@ class Scheduler final : public SchedulerBase {
     ctx.scheduler = nullptr;
     ctx.worker = nullptr;
     ctx.shard_hint = outside_hint;
+  }
+
+  // Turns the driver without blocking when I/O may be pending (every 61 ticks) or a timer is due.
+  void maintenance(Worker& w) {
+    Driver& d = driver();
+    const bool io_due = (w.tick % kInjectorInterval == 0) && d.io().has_sources();
+    if (!io_due && !d.timers().maybe_due()) return;
+    if (!d.try_acquire()) return;
+    C::add(w.counters.driver_polls);
+    d.turn(/*block=*/false);
+    d.release();
   }
 
   void run(Worker& w, TaskHeader* task) {
@@ -299,21 +333,31 @@ class Scheduler final : public SchedulerBase {
     if (idle_.transition_to_parked(w.index, was_searching)) notify_if_work_pending();
     if (phase() == Phase::kClosing) quiesce_cv_.notify_all();
     C::add(w.counters.parks);
+    w.parked = true;
     for (;;) {
-      w.parker.park();
-      if (phase() == Phase::kStopped) return;
-      if (!idle_.is_parked(w.index)) break;  // woken by worker_to_notify: now a searcher
-      // Spurious (a stale unpark, or a current_thread wake for block_on): keep sleeping unless
-      // block_on's root completed.
-      if (flavor_ == Flavor::kCurrentThread) {
+      const Parker::Woke woke = w.parker.park();
+      if (woke.drove) C::add(w.counters.driver_polls);
+      if (phase() == Phase::kStopped) break;
+      if (w.lifo != nullptr || w.local.size_hint() != 0) {
+        // The driver turn woke tasks onto this worker: run them, and share if there are more.
         // If a notifier took us off the sleepers meanwhile, it counted us as a searcher.
         w.searching = !idle_.unpark_by_id(w.index);
-        C::add(w.counters.unparks);
-        return;
+        if (workers_.size() > 1 && w.local.size_hint() != 0) notify_parked();
+        break;
+      }
+      if (!idle_.is_parked(w.index)) {  // woken by worker_to_notify: now a searcher
+        w.searching = true;
+        break;
+      }
+      // Spurious (a stale unpark, a driver turn that woke nothing here, or a current_thread
+      // wake for block_on): keep sleeping unless block_on's root completed.
+      if (flavor_ == Flavor::kCurrentThread) {
+        w.searching = !idle_.unpark_by_id(w.index);
+        break;
       }
     }
+    w.parked = false;
     C::add(w.counters.unparks);
-    w.searching = true;
   }
 
   void notify_parked() {

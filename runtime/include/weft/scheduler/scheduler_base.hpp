@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "weft/runtime_options.hpp"
+#include "weft/scheduler/driver.hpp"
 #include "weft/scheduler/owned_tasks.hpp"
 #include "weft/scheduler/stats.hpp"
 #include "weft/task/context.hpp"
@@ -28,7 +29,8 @@ class SchedulerBase : public TaskScheduler {
  public:
   enum class Phase : int { kRunning = 0, kClosing = 1, kStopped = 2 };
 
-  explicit SchedulerBase(std::size_t workers) : owned_(workers) {}
+  SchedulerBase(std::size_t workers, std::shared_ptr<Driver> driver)
+      : owned_(workers), driver_(std::move(driver)) {}
   virtual ~SchedulerBase() = default;
 
   // --- the Runtime's interface --------------------------------------------------------------
@@ -52,6 +54,10 @@ class SchedulerBase : public TaskScheduler {
     }
     schedule(task, /*is_yield=*/false);
   }
+
+  // The I/O reactor and timers of this runtime (shared with its sockets).
+  Driver& driver() { return *driver_; }
+  const std::shared_ptr<Driver>& shared_driver() const { return driver_; }
 
   Phase phase() const {
     // [B1] acquire: as above.
@@ -137,6 +143,7 @@ class SchedulerBase : public TaskScheduler {
   OwnedTasks owned_;
 
  private:
+  std::shared_ptr<Driver> driver_;
   std::atomic<Phase> phase_{Phase::kRunning};
   std::atomic<std::uint64_t> shutdown_completed_{0};
   std::atomic<std::uint64_t> shutdown_cancelled_{0};

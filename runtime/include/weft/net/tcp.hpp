@@ -1,0 +1,117 @@
+// Async TCP: TcpListener and TcpStream on the runtime's reactor.
+//
+//   auto listener = weft::net::TcpListener::bind(*SocketAddress::parse("127.0.0.1:0"));
+//   auto stream = co_await listener->accept();           // StatusOr<TcpStream>
+//   auto n = co_await stream->read(buf);                  // StatusOr<size_t>; 0 is EOF
+//   co_await stream->write_all(buf.first(*n));            // Status
+//
+// Sockets are non-blocking and registered with the reactor of the runtime they are created on
+// (bind and connect are called from inside a task). Every result is an absl::Status(Or) whose
+// message names the operation and the errno text. Streams have TCP_NODELAY set.
+//
+// One read and one write may be pending on a stream at a time (a second gets EBUSY); a stream
+// must outlive the operations awaited on it. Destroying a stream closes it.
+//
+// Accepting survives running out of file descriptors: on EMFILE or ENFILE accept() backs off
+// (1 ms doubling to 100 ms, sleeping on the runtime's timers, never spinning) and retries, so
+// the connections already open keep being served; emfile_backoffs() counts those waits.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "weft/io/backend.hpp"
+#include "weft/net/address.hpp"
+#include "weft/task/task.hpp"
+
+namespace weft::detail {
+class Driver;
+}
+
+namespace weft::net {
+
+// A registered socket: the fd, its reactor source, and the driver that keeps both alive.
+class Socket {
+ public:
+  Socket() = default;
+  Socket(std::shared_ptr<detail::Driver> driver, io::SelectedBackend::Source* source)
+      : driver_(std::move(driver)), source_(source) {}
+  Socket(Socket&& other) noexcept
+      : driver_(std::move(other.driver_)), source_(std::exchange(other.source_, nullptr)) {}
+  Socket& operator=(Socket&& other) noexcept;
+  ~Socket() { close(); }
+
+  // Registers `fd` with the reactor of the runtime running this thread (closes it on failure).
+  static absl::StatusOr<Socket> adopt(int fd);
+  static absl::StatusOr<Socket> adopt(std::shared_ptr<detail::Driver> driver, int fd);
+
+  bool is_open() const { return source_ != nullptr; }
+  int fd() const;
+  void close();
+  absl::StatusOr<SocketAddress> local_addr() const;
+  absl::StatusOr<SocketAddress> peer_addr() const;
+
+  detail::Driver& driver() const { return *driver_; }
+  const std::shared_ptr<detail::Driver>& shared_driver() const { return driver_; }
+  io::SelectedBackend::Source& source() const { return *source_; }
+
+ private:
+  std::shared_ptr<detail::Driver> driver_;
+  io::SelectedBackend::Source* source_ = nullptr;
+};
+
+class TcpStream {
+ public:
+  TcpStream() = default;
+  explicit TcpStream(Socket socket) : socket_(std::move(socket)) {}
+
+  // Connects to `addr` (IPv4 or IPv6). From inside a task.
+  static Task<absl::StatusOr<TcpStream>> connect(SocketAddress addr);
+
+  // Reads up to buf.size() bytes; 0 means the peer closed its side (EOF).
+  Task<absl::StatusOr<std::size_t>> read(std::span<std::byte> buf);
+  // Writes some of `buf`; returns how much.
+  Task<absl::StatusOr<std::size_t>> write(std::span<const std::byte> buf);
+  // Writes all of `buf` (several writes if the socket buffer fills).
+  Task<absl::Status> write_all(std::span<const std::byte> buf);
+  // Half-close: the peer reads EOF; this side can still read.
+  absl::Status shutdown_write();
+  absl::Status set_nodelay(bool on);
+
+  absl::StatusOr<SocketAddress> local_addr() const { return socket_.local_addr(); }
+  absl::StatusOr<SocketAddress> peer_addr() const { return socket_.peer_addr(); }
+  bool is_open() const { return socket_.is_open(); }
+  int native_handle() const { return socket_.fd(); }
+  void close() { socket_.close(); }
+
+ private:
+  Socket socket_;
+};
+
+class TcpListener {
+ public:
+  TcpListener() = default;
+  // Binds (SO_REUSEADDR) and listens on `addr` (port 0 picks a free port; see local_addr). From
+  // inside a task (FailedPrecondition elsewhere).
+  static absl::StatusOr<TcpListener> bind(const SocketAddress& addr, int backlog = SOMAXCONN);
+
+  // The next connection. EMFILE/ENFILE are waited out (see the head comment); other errors are
+  // returned.
+  Task<absl::StatusOr<TcpStream>> accept();
+
+  absl::StatusOr<SocketAddress> local_addr() const { return socket_.local_addr(); }
+  std::uint64_t emfile_backoffs() const { return emfile_backoffs_; }
+  int native_handle() const { return socket_.fd(); }
+  void close() { socket_.close(); }
+
+ private:
+  explicit TcpListener(Socket socket) : socket_(std::move(socket)) {}
+  Socket socket_;
+  std::uint64_t emfile_backoffs_ = 0;
+};
+
+}  // namespace weft::net

@@ -1,0 +1,90 @@
+// Driver: the runtime's I/O reactor and timers, driven by whichever worker holds it.
+//
+// ARCHITECTURE.md, worker loop step 5: the first worker to park takes the driver and blocks in
+// the reactor with the next timer's deadline as its timeout; the others sleep on their condvars.
+// Unparking the driver owner interrupts the reactor (Parker::unpark -> Driver::unpark). A busy
+// worker turns the driver without blocking every 61 ticks when fds are registered, and whenever
+// a timer is due (maintenance in scheduler.hpp), if nobody else holds it: I/O never blocks a
+// worker that has tasks to run, and timers fire on time while every worker is busy.
+//
+// The Driver is shared (std::shared_ptr) by the scheduler and every socket, so a socket that
+// outlives its runtime can still close its fd.
+//
+// Synchronization map:
+//   [D1] acquire exchange / release store of `owned_`: one owner at a time; the release hands
+//        the backend's and the timers' owner-only state to the next owner.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "weft/io/backend.hpp"
+#include "weft/time/timers.hpp"
+
+namespace weft::detail {
+
+class Driver {
+ public:
+  static absl::StatusOr<std::shared_ptr<Driver>> create(std::size_t timer_shards) {
+    absl::StatusOr<std::unique_ptr<io::SelectedBackend>> backend = io::SelectedBackend::create();
+    if (!backend.ok()) return backend.status();
+    return std::shared_ptr<Driver>(new Driver(std::move(*backend), timer_shards));
+  }
+
+  io::SelectedBackend& io() { return *io_; }
+  Timers& timers() { return timers_; }
+
+  bool try_acquire() {
+    // [D1] acquire: the previous owner's release.
+    return !owned_.exchange(true, std::memory_order_acquire);
+  }
+  void release() {
+    owned_.store(false, std::memory_order_release);  // [D1] release
+  }
+
+  // Owner only. Fires due timers and completes ready I/O, waking their tasks. With `block`,
+  // first waits in the reactor until an I/O event, the next timer, or unpark().
+  void turn(bool block) {
+    timers_.fire_due(timers_.now_ns());
+    if (!block) {
+      if (io_->has_sources()) io_->poll(std::chrono::nanoseconds(0));
+      return;
+    }
+    const std::uint64_t until = timers_.earliest();
+    if (timers_.begin_sleep(until)) {
+      std::optional<std::chrono::nanoseconds> timeout;
+      if (until != Timers::kNever) {
+        const std::uint64_t now = timers_.now_ns();
+        timeout = std::chrono::nanoseconds(until > now ? until - now : 0);
+      }
+      io_->poll(timeout);
+    }
+    timers_.end_sleep();
+    timers_.fire_due(timers_.now_ns());
+  }
+
+  // Interrupts a blocked turn (from any thread).
+  void unpark() { io_->interrupt(); }
+
+  // Files a timer in `shard` and shortens the driver's sleep if it sleeps past it.
+  void insert_timer(time::TimerEntry& e, std::size_t shard) {
+    if (timers_.insert(e, shard % timers_.num_shards())) unpark();
+  }
+  bool cancel_timer(time::TimerEntry& e, std::size_t shard) {
+    return timers_.cancel(e, shard % timers_.num_shards());
+  }
+
+ private:
+  Driver(std::unique_ptr<io::SelectedBackend> io, std::size_t timer_shards)
+      : io_(std::move(io)), timers_(timer_shards) {}
+
+  std::unique_ptr<io::SelectedBackend> io_;
+  Timers timers_;
+  std::atomic<bool> owned_{false};
+};
+
+}  // namespace weft::detail

@@ -1,0 +1,237 @@
+// EpollBackend: registration, the syscalls of each operation, and the poll loop.
+//
+// Synchronization map:
+//   [E1] relaxed RMW of the registered-source count (see epoll_backend.hpp).
+#include "weft/io/epoll_backend.hpp"
+
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <ctime>
+#include <string>
+
+#include "weft/io/errors.hpp"
+
+namespace weft::io {
+
+namespace {
+
+// perform()'s answer when the operation must wait for readiness (no errno collides with it).
+constexpr std::int64_t kPending = INT64_MIN;
+
+// Runs the operation's syscall once on a non-blocking fd. Returns the result, -errno, or
+// kPending (the fd is not ready).
+std::int64_t perform(int fd, Operation& op) {
+  for (;;) {
+    ssize_t n = 0;
+    switch (op.code) {
+      case OpCode::kRecv:
+        n = ::recv(fd, op.buf, op.len, 0);
+        break;
+      case OpCode::kSend:
+        n = ::send(fd, op.buf, op.len, MSG_NOSIGNAL);
+        break;
+      case OpCode::kAccept:
+        op.addrlen = sizeof(op.addr);
+        n = ::accept4(fd, reinterpret_cast<sockaddr*>(&op.addr), &op.addrlen,
+                      SOCK_NONBLOCK | SOCK_CLOEXEC);
+        break;
+      case OpCode::kConnect: {
+        if (!op.started) {
+          op.started = true;
+          if (::connect(fd, reinterpret_cast<const sockaddr*>(&op.addr), op.addrlen) == 0) return 0;
+          // EINTR: the connection goes on in the background, as with EINPROGRESS.
+          if (errno == EINPROGRESS || errno == EINTR) return kPending;
+          return -errno;  // EAGAIN here means no local port was free: an error, not a wait
+        }
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return -errno;
+        if (err != 0) return -err;
+        sockaddr_storage peer{};
+        socklen_t peer_len = sizeof(peer);
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) return 0;
+        return errno == ENOTCONN ? kPending : -errno;
+      }
+    }
+    if (n >= 0) return n;
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return kPending;
+    return -errno;
+  }
+}
+
+Operation*& slot_of(EpollBackend::Source& s, OpCode code) {
+  return direction_of(code) == Direction::kRead ? s.reader : s.writer;
+}
+
+// Under the source's lock: performs the parked operation in `slot` if the event concerns it.
+// Returns its waker once it completed (to be woken after the lock is released).
+Waker try_complete(int fd, Operation*& slot) {
+  Operation* op = slot;
+  if (op == nullptr) return {};
+  const std::int64_t r = perform(fd, *op);
+  if (r == kPending) return {};
+  op->result = r;
+  slot = nullptr;
+  return std::move(op->waker);
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<EpollBackend>> EpollBackend::create() {
+  const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) return errno_status("epoll_create1", errno);
+  const int evfd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (evfd < 0) {
+    const int err = errno;
+    ::close(epfd);
+    return errno_status("eventfd", err);
+  }
+  // The eventfd is the one registration with a null data pointer. Each write makes a new edge.
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLET;
+  ev.data.ptr = nullptr;
+  if (::epoll_ctl(epfd, EPOLL_CTL_ADD, evfd, &ev) != 0) {
+    const int err = errno;
+    ::close(evfd);
+    ::close(epfd);
+    return errno_status("epoll_ctl(ADD eventfd)", err);
+  }
+  return std::unique_ptr<EpollBackend>(new EpollBackend(epfd, evfd));
+}
+
+EpollBackend::~EpollBackend() {
+  free_retired();
+  ::close(eventfd_);
+  ::close(epfd_);
+}
+
+absl::StatusOr<EpollBackend::Source*> EpollBackend::register_fd(int fd) {
+  auto source = std::make_unique<Source>(fd);
+  epoll_event ev{};
+  ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+  ev.data.ptr = source.get();
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno_status("epoll_ctl(ADD)", errno);
+  sources_.fetch_add(1, std::memory_order_relaxed);  // [E1] relaxed: a hint
+  return source.release();
+}
+
+void EpollBackend::close(Source* source) {
+  Waker reader, writer;
+  int fd = -1;
+  {
+    std::lock_guard lock(source->lock);
+    fd = std::exchange(source->fd, -1);
+    for (Operation** slot : {&source->reader, &source->writer}) {
+      if (*slot == nullptr) continue;
+      (*slot)->result = -ECANCELED;
+      (slot == &source->reader ? reader : writer) = std::move((*slot)->waker);
+      *slot = nullptr;
+    }
+  }
+  if (fd >= 0) {
+    ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    ::close(fd);
+    sources_.fetch_sub(1, std::memory_order_relaxed);  // [E1] relaxed: a hint
+  }
+  reader.wake();
+  writer.wake();
+  std::lock_guard lock(retired_mu_);
+  retired_.push_back(source);
+}
+
+bool EpollBackend::submit(Source& source, Operation& op, MakeWaker make_waker) {
+  std::lock_guard lock(source.lock);
+  Operation*& slot = slot_of(source, op.code);
+  if (source.fd < 0) {
+    op.result = -EBADF;
+    return true;
+  }
+  if (slot != nullptr) {
+    op.result = -EBUSY;  // one pending read-side and one write-side operation per socket
+    return true;
+  }
+  const std::int64_t r = perform(source.fd, op);
+  if (r != kPending) {
+    op.result = r;
+    return true;
+  }
+  op.waker = make_waker();
+  slot = &op;
+  return false;
+}
+
+bool EpollBackend::cancel(Source& source, Operation& op) {
+  std::lock_guard lock(source.lock);
+  Operation*& slot = slot_of(source, op.code);
+  if (slot != &op) return false;
+  slot = nullptr;
+  op.waker.reset();
+  return true;
+}
+
+void EpollBackend::free_retired() {
+  std::vector<Source*> dead;
+  {
+    std::lock_guard lock(retired_mu_);
+    dead.swap(retired_);
+  }
+  for (Source* s : dead) delete s;
+}
+
+std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
+  // Every batch that could still name these sources has been processed (one poller at a time).
+  free_retired();
+  constexpr int kMaxEvents = 256;
+  epoll_event events[kMaxEvents];
+  timespec ts{};
+  timespec* tsp = nullptr;
+  if (timeout) {
+    const auto ns = std::max<std::int64_t>(timeout->count(), 0);
+    ts.tv_sec = static_cast<time_t>(ns / 1'000'000'000);
+    ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
+    tsp = &ts;
+  }
+  int n = ::epoll_pwait2(epfd_, events, kMaxEvents, tsp, nullptr);
+  if (n < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond timeouts, rounded up
+    const int ms = !timeout ? -1
+                            : static_cast<int>(std::min<std::int64_t>(
+                                  (std::max<std::int64_t>(timeout->count(), 0) + 999'999) / 1'000'000,
+                                  INT_MAX));
+    n = ::epoll_wait(epfd_, events, kMaxEvents, ms);
+  }
+  if (n <= 0) return 0;  // timeout, or EINTR: the caller re-polls
+  std::size_t completed = 0;
+  for (int i = 0; i < n; ++i) {
+    auto* source = static_cast<Source*>(events[i].data.ptr);
+    if (source == nullptr) continue;  // the eventfd: its job (ending the wait) is done
+    const std::uint32_t ev = events[i].events;
+    Waker reader, writer;
+    {
+      std::lock_guard lock(source->lock);
+      if (source->fd < 0) continue;
+      if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
+        reader = try_complete(source->fd, source->reader);
+      }
+      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writer = try_complete(source->fd, source->writer);
+    }
+    completed += (reader ? 1 : 0) + (writer ? 1 : 0);
+    reader.wake();
+    writer.wake();
+  }
+  return completed;
+}
+
+void EpollBackend::interrupt() {
+  const std::uint64_t one = 1;
+  // EAGAIN means the counter is near overflow: a wake-up is pending anyway.
+  [[maybe_unused]] ssize_t r = ::write(eventfd_, &one, sizeof(one));
+}
+
+}  // namespace weft::io

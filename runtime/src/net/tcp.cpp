@@ -1,0 +1,210 @@
+// TcpListener, TcpStream and the registered Socket under both.
+#include "weft/net/tcp.hpp"
+
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+
+#include "weft/io/errors.hpp"
+#include "weft/io/op_awaiter.hpp"
+#include "weft/scheduler/scheduler_base.hpp"
+#include "weft/spawn.hpp"
+#include "weft/time/sleep.hpp"
+
+namespace weft::net {
+
+namespace {
+
+absl::StatusOr<std::shared_ptr<detail::Driver>> current_driver(const char* what) {
+  detail::SchedulerBase* s = detail::context().scheduler;
+  if (s == nullptr) {
+    return absl::FailedPreconditionError(std::string("weft: ") + what +
+                                         " called outside a runtime's task");
+  }
+  return s->shared_driver();
+}
+
+absl::StatusOr<int> new_socket(int family) {
+  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return io::errno_status("socket", errno);
+  return fd;
+}
+
+void enable_nodelay(int fd) {
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+absl::StatusOr<SocketAddress> name_of(int fd, bool peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  if ((peer ? ::getpeername(fd, sa, &len) : ::getsockname(fd, sa, &len)) != 0) {
+    return io::errno_status(peer ? "getpeername" : "getsockname", errno);
+  }
+  return SocketAddress::from_native(sa, len);
+}
+
+}  // namespace
+
+// --- Socket ---------------------------------------------------------------------------------
+
+Socket& Socket::operator=(Socket&& other) noexcept {
+  if (this != &other) {
+    close();
+    driver_ = std::move(other.driver_);
+    source_ = std::exchange(other.source_, nullptr);
+  }
+  return *this;
+}
+
+absl::StatusOr<Socket> Socket::adopt(int fd) {
+  absl::StatusOr<std::shared_ptr<detail::Driver>> driver = current_driver("socket registration");
+  if (!driver.ok()) {
+    ::close(fd);
+    return driver.status();
+  }
+  return adopt(std::move(*driver), fd);
+}
+
+absl::StatusOr<Socket> Socket::adopt(std::shared_ptr<detail::Driver> driver, int fd) {
+  absl::StatusOr<io::SelectedBackend::Source*> source = driver->io().register_fd(fd);
+  if (!source.ok()) {
+    ::close(fd);
+    return source.status();
+  }
+  return Socket(std::move(driver), *source);
+}
+
+int Socket::fd() const { return source_ == nullptr ? -1 : source_->fd; }
+
+void Socket::close() {
+  if (source_ != nullptr) driver_->io().close(std::exchange(source_, nullptr));
+  driver_.reset();
+}
+
+absl::StatusOr<SocketAddress> Socket::local_addr() const {
+  if (!is_open()) return absl::FailedPreconditionError("weft: local_addr of a closed socket");
+  return name_of(fd(), /*peer=*/false);
+}
+
+absl::StatusOr<SocketAddress> Socket::peer_addr() const {
+  if (!is_open()) return absl::FailedPreconditionError("weft: peer_addr of a closed socket");
+  return name_of(fd(), /*peer=*/true);
+}
+
+// --- TcpStream ------------------------------------------------------------------------------
+
+Task<absl::StatusOr<TcpStream>> TcpStream::connect(SocketAddress addr) {
+  absl::StatusOr<int> fd = new_socket(addr.family());
+  if (!fd.ok()) co_return fd.status();
+  absl::StatusOr<Socket> socket = Socket::adopt(*fd);
+  if (!socket.ok()) co_return socket.status();
+  enable_nodelay(socket->fd());
+  detail::IoOp op(socket->driver().io(), socket->source(), io::OpCode::kConnect);
+  std::memcpy(&op.op().addr, addr.native(), addr.native_len());
+  op.op().addrlen = addr.native_len();
+  const std::int64_t r = co_await op;
+  if (r < 0) co_return io::errno_status("connect to " + addr.to_string(), static_cast<int>(-r));
+  co_return TcpStream(std::move(*socket));
+}
+
+Task<absl::StatusOr<std::size_t>> TcpStream::read(std::span<std::byte> buf) {
+  if (!is_open()) co_return absl::FailedPreconditionError("weft: read on a closed stream");
+  if (!detail::consume_budget()) co_await yield_now();
+  detail::IoOp op(socket_.driver().io(), socket_.source(), io::OpCode::kRecv);
+  op.op().buf = buf.data();
+  op.op().len = buf.size();
+  const std::int64_t r = co_await op;
+  if (r < 0) co_return io::errno_status("recv", static_cast<int>(-r));
+  co_return static_cast<std::size_t>(r);
+}
+
+Task<absl::StatusOr<std::size_t>> TcpStream::write(std::span<const std::byte> buf) {
+  if (!is_open()) co_return absl::FailedPreconditionError("weft: write on a closed stream");
+  if (!detail::consume_budget()) co_await yield_now();
+  detail::IoOp op(socket_.driver().io(), socket_.source(), io::OpCode::kSend);
+  op.op().buf = const_cast<std::byte*>(buf.data());
+  op.op().len = buf.size();
+  const std::int64_t r = co_await op;
+  if (r < 0) co_return io::errno_status("send", static_cast<int>(-r));
+  co_return static_cast<std::size_t>(r);
+}
+
+Task<absl::Status> TcpStream::write_all(std::span<const std::byte> buf) {
+  while (!buf.empty()) {
+    absl::StatusOr<std::size_t> n = co_await write(buf);
+    if (!n.ok()) co_return n.status();
+    buf = buf.subspan(*n);
+  }
+  co_return absl::OkStatus();
+}
+
+absl::Status TcpStream::shutdown_write() {
+  if (!is_open()) return absl::FailedPreconditionError("weft: shutdown_write on a closed stream");
+  if (::shutdown(socket_.fd(), SHUT_WR) != 0) return io::errno_status("shutdown(SHUT_WR)", errno);
+  return absl::OkStatus();
+}
+
+absl::Status TcpStream::set_nodelay(bool on) {
+  const int v = on ? 1 : 0;
+  if (::setsockopt(socket_.fd(), IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) != 0) {
+    return io::errno_status("setsockopt(TCP_NODELAY)", errno);
+  }
+  return absl::OkStatus();
+}
+
+// --- TcpListener ----------------------------------------------------------------------------
+
+absl::StatusOr<TcpListener> TcpListener::bind(const SocketAddress& addr, int backlog) {
+  absl::StatusOr<int> fd = new_socket(addr.family());
+  if (!fd.ok()) return fd.status();
+  const int one = 1;
+  if (::setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+      ::bind(*fd, addr.native(), addr.native_len()) != 0 || ::listen(*fd, backlog) != 0) {
+    const int err = errno;
+    ::close(*fd);
+    return io::errno_status("bind/listen on " + addr.to_string(), err);
+  }
+  absl::StatusOr<Socket> socket = Socket::adopt(*fd);
+  if (!socket.ok()) return socket.status();
+  return TcpListener(std::move(*socket));
+}
+
+Task<absl::StatusOr<TcpStream>> TcpListener::accept() {
+  if (!socket_.is_open()) co_return absl::FailedPreconditionError("weft: accept on a closed listener");
+  if (!detail::consume_budget()) co_await yield_now();
+  auto backoff = std::chrono::milliseconds(1);
+  for (;;) {
+    std::int64_t r = 0;
+    {
+      detail::IoOp op(socket_.driver().io(), socket_.source(), io::OpCode::kAccept);
+      r = co_await op;
+    }
+    if (r >= 0) {
+      const int fd = static_cast<int>(r);
+      enable_nodelay(fd);
+      absl::StatusOr<Socket> socket = Socket::adopt(socket_.shared_driver(), fd);
+      if (socket.ok()) co_return TcpStream(std::move(*socket));
+      co_return socket.status();
+    }
+    const int err = static_cast<int>(-r);
+    if (err == EMFILE || err == ENFILE) {
+      // Out of fds: the pending connection stays in the backlog. Wait, without spinning, for
+      // the open connections to give some back (libuv and Go back off the same way).
+      ++emfile_backoffs_;
+      co_await sleep_for(backoff);
+      backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
+      continue;
+    }
+    // The connection died in the backlog: not the listener's failure; take the next one.
+    if (err == ECONNABORTED || err == EPROTO) continue;
+    co_return io::errno_status("accept", err);
+  }
+}
+
+}  // namespace weft::net
