@@ -45,12 +45,12 @@ class Sleep {
     armed_ = true;
     driver_->insert_timer(entry_, shard_);
   }
-  // Cancels the timer if it has not fired.
-  void disarm() {
-    if (!armed_) return;
+  // Cancels the timer if it has not fired, and hands its waker back (empty if it fired).
+  Waker disarm() {
+    if (!armed_) return {};
     armed_ = false;
     driver_->cancel_timer(entry_, shard_);
-    entry_.waker.reset();  // unlinked (or fired and emptied) under the shard lock: ours again
+    return std::move(entry_.waker);  // unlinked (or fired and emptied) under the shard lock
   }
 
   bool await_ready() const { return is_elapsed(); }
