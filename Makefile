@@ -16,7 +16,7 @@ QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=1
                 --param yields=1000 --param pairs=10000
 
 .PHONY: all deps build test test-plain test-asan test-tsan test-scripts lint bench bench-quick \
-        micro plots format clean
+        bench-full bench-io summaries micro plots format clean
 
 all: build
 
@@ -59,20 +59,65 @@ test-tsan:
 test-scripts:
 	$(PYTHON) -m pytest -q tests/scripts
 
-# The default sweep: every variant x every shape x threads 1..nproc x $(REPS) reps.
+# The default sweep, every variant x threads 1..nproc (and current_thread where it says so):
+#   spawn_storm  every shape, $(REPS) reps
+#   echo         closed loop at $(ECHO_CONNECTIONS) connections, multi_thread and current_thread,
+#                $(ECHO_REPS) reps; open loop at $(ECHO_RATES) msgs/s offered over 1000
+#                connections, at nproc workers (weft-loadgen is the client: a separate process)
+#   timer_churn  every shape, $(TIMER_REPS) reps
+# Everything lands in one CSV; then plots (plot.py, plot_io.py) and summaries.
+ECHO_CONNECTIONS ?= 100,1000
+ECHO_RATES ?= 25000,50000,100000,150000,200000
+ECHO_REPS ?= 3
+TIMER_REPS ?= 3
+ECHO_WINDOW := --param duration_ms=2000 --param warmup_ms=500
+THREAD_LIST = $(if $(THREADS),--threads=$(THREADS))
 bench: build
 	@mkdir -p results/runs results/plots
-	$(BENCH) --workload=spawn_storm --shape=all --variant=all --reps=$(REPS) \
-	  $(if $(THREADS),--threads=$(THREADS)) --out=$(RUN_CSV)
+	$(BENCH) --workload=spawn_storm --shape=all --variant=all --reps=$(REPS) $(THREAD_LIST) \
+	  --out=$(RUN_CSV)
+	$(MAKE) --no-print-directory bench-io RUN_CSV=$(RUN_CSV)
 	$(PYTHON) scripts/plot.py --out results/plots $(RUN_CSV)
-	$(PYTHON) scripts/summary.py --metric ns_per_task $(RUN_CSV)
+	$(PYTHON) scripts/plot_io.py --out results/plots $(RUN_CSV)
+	$(MAKE) --no-print-directory summaries CSV=$(RUN_CSV)
+
+# `make bench` with the 10K-connection echo runs as well (one weft-loadgen process: fd limit).
+bench-full:
+	$(MAKE) bench ECHO_CONNECTIONS=100,1000,10000
+
+# The echo and timer_churn part of the sweep, appended to $(RUN_CSV).
+bench-io: build
+	@mkdir -p results/runs
+	$(BENCH) --workload=echo --shape=closed --variant=all --reps=$(ECHO_REPS) $(THREAD_LIST) \
+	  --param connections=$(ECHO_CONNECTIONS) $(ECHO_WINDOW) --out=$(RUN_CSV) --append
+	$(BENCH) --workload=echo --shape=closed --variant=all --reps=$(ECHO_REPS) \
+	  --flavor=current_thread --param connections=$(ECHO_CONNECTIONS) $(ECHO_WINDOW) \
+	  --out=$(RUN_CSV) --append
+	$(BENCH) --workload=echo --shape=open --variant=all --reps=1 --threads=$(NPROC) \
+	  --param connections=1000 --param rate=$(ECHO_RATES) $(ECHO_WINDOW) --out=$(RUN_CSV) --append
+	$(BENCH) --workload=timer_churn --shape=all --variant=all --reps=$(TIMER_REPS) \
+	  $(THREAD_LIST) --param duration_ms=2000 --out=$(RUN_CSV) --append
+
+summaries:
+	$(PYTHON) scripts/summary.py --metric ns_per_task $(CSV)
+	$(PYTHON) scripts/summary.py --metric msgs_per_s $(CSV)
+	$(PYTHON) scripts/summary.py --metric latency_p99_us $(CSV)
+	$(PYTHON) scripts/summary.py --metric server_cpu_us_per_msg $(CSV)
+	$(PYTHON) scripts/summary.py --metric ns_per_pair $(CSV)
+	$(PYTHON) scripts/summary.py --metric lateness_p99_us $(CSV)
 
 # A smoke run of the whole pipeline at small sizes; writes under build/, not results/.
+QUICK_CSV := build/bench-quick.csv
 bench-quick: build
 	$(BENCH) --workload=spawn_storm --shape=all --variant=all --reps=1 $(QUICK_PARAMS) \
-	  --out=build/bench-quick.csv
-	$(PYTHON) scripts/plot.py --out build/plots-quick build/bench-quick.csv
-	$(PYTHON) scripts/summary.py --metric ns_per_task build/bench-quick.csv
+	  --out=$(QUICK_CSV)
+	$(BENCH) --workload=echo --shape=closed,open --variant=all --reps=1 --param connections=50 \
+	  --param rate=5000 --param duration_ms=300 --param warmup_ms=100 --out=$(QUICK_CSV) --append
+	$(BENCH) --workload=timer_churn --shape=all --variant=all --reps=1 --param pairs=100000 \
+	  --param timers=10000 --param spread_ms=100 --param duration_ms=300 --out=$(QUICK_CSV) --append
+	$(PYTHON) scripts/plot.py --out build/plots-quick $(QUICK_CSV)
+	$(PYTHON) scripts/plot_io.py --out build/plots-quick $(QUICK_CSV)
+	$(MAKE) --no-print-directory summaries CSV=$(QUICK_CSV)
 
 # Queue micro benchmarks (Google Benchmark, every registered variant): JSON, tidy CSV, plots.
 MICRO_JSON ?= results/runs/micro_$(DATE)_$(HOST)_$(SHA).json
@@ -86,8 +131,10 @@ micro: build
 	$(PYTHON) scripts/summary.py --metric ns_per_iteration $(MICRO_CSV)
 
 # Plots of the newest run in results/runs/ (or CSV=...).
+PLOT_CSV = $(or $(CSV),$(shell ls -t results/runs/*.csv | head -1))
 plots:
-	$(PYTHON) scripts/plot.py --out results/plots $(or $(CSV),$(shell ls -t results/runs/*.csv | head -1))
+	$(PYTHON) scripts/plot.py --out results/plots $(PLOT_CSV)
+	-$(PYTHON) scripts/plot_io.py --out results/plots $(PLOT_CSV)
 
 format:
 	@command -v clang-format >/dev/null || \

@@ -2,12 +2,13 @@
 
     /usr/bin/python3 scripts/plot.py [--out DIR] [--metric NAME] [--logx] CSV [CSV ...]
 
-Writes one PNG per (workload, shape) to DIR (default results/plots), named
-<workload>_<shape>.png, with three panels: throughput (median over reps, min-max
+Writes one PNG per (workload, shape, config) to DIR (default results/plots),
+named <workload>_<shape>[_<config>].png (config: the parameters that vary within
+the workload/shape, e.g. connections=1000), with three panels: throughput (median over reps, min-max
 band), speedup over each variant's own smallest-thread run (normally 1 thread)
 with the ideal line and the machine's core count, and parallel efficiency.
 The throughput metric is --metric, else the first of tasks_per_s, msgs_per_s,
-ops_per_s present for the workload. Prints the PNG paths written to stdout.
+pairs_per_s, ops_per_s present for the workload. Prints the PNG paths written to stdout.
 Exit 2 on bad input (no/missing CSV, missing columns, bad cells).
 """
 import argparse
@@ -32,6 +33,7 @@ KNOWN = ["mutex", "chase_lev", "vyukov", "ring", "bwos"]
 
 def variant_color(name):
     """Stable colour per variant, identical across panels, files and runs."""
+    name = weft_csv.base_variant(name)
     if name in KNOWN:
         return PALETTE[KNOWN.index(name)]
     spare = PALETTE[len(KNOWN):]
@@ -44,11 +46,12 @@ def short_sha(sha):
     return sha[:7] + ("-dirty" if sha.endswith("dirty") else "")
 
 
-def title_for(sub, workload, shape):
+def title_for(sub, workload, shape, config=""):
     host = weft_csv.one_or_mixed(sub["host"])
     cpu = weft_csv.one_or_mixed(sub["cpu_model"])
     sha = short_sha(weft_csv.one_or_mixed(sub["git_sha"]))
-    return f"{workload}/{shape} \u2014 {host} ({cpu}), {sha}"
+    what = f"{workload}/{shape}" + (f" [{config}]" if config else "")
+    return f"{what} \u2014 {host} ({cpu}), {sha}"
 
 
 def base_label(bases):
@@ -58,7 +61,7 @@ def base_label(bases):
     return "speedup vs own smallest-thread run"
 
 
-def plot_one(sub, workload, shape, metric, out_dir, logx):
+def plot_one(sub, workload, shape, metric, out_dir, logx, config=""):
     stats = weft_csv.rep_stats(sub, metric)
     unit = weft_csv.one_or_mixed(sub.loc[sub["metric"] == metric, "unit"])
     threads = sorted(stats["threads"].unique())
@@ -108,9 +111,11 @@ def plot_one(sub, workload, shape, metric, out_dir, logx):
     handles = [h for h in ax_s.get_legend_handles_labels()[0]
                if h.get_label().startswith(("ideal", "cores"))]
     ax_s.legend(handles=handles, fontsize=8, loc="upper left")
-    fig.suptitle(title_for(sub, workload, shape))
+    fig.suptitle(title_for(sub, workload, shape, config))
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     name = f"{workload}_{shape}" if shape else workload
+    if config:
+        name += "_" + config
     path = os.path.join(out_dir, re.sub(r"[^A-Za-z0-9_.=-]+", "-", name) + ".png")
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -132,14 +137,15 @@ def main(argv=None):
                      + ", ".join(sorted(set(df["metric"]))))
     os.makedirs(args.out, exist_ok=True)
     written = []
-    for (workload, shape), sub in df.groupby(["workload", "shape"], sort=True):
+    for (workload, shape, config), sub in df.groupby(["workload", "shape", "config"],
+                                                    sort=True):
         metric = weft_csv.throughput_metric(df[df["workload"] == workload], args.metric)
         if metric is None or not (sub["metric"] == metric).any():
             want = args.metric or " / ".join(weft_csv.THROUGHPUT_METRICS)
             print(f"{PROG}: note: skipping {workload}/{shape}: no {want} rows",
                   file=sys.stderr)
             continue
-        written.append(plot_one(sub, workload, shape, metric, args.out, args.logx))
+        written.append(plot_one(sub, workload, shape, metric, args.out, args.logx, config))
     if not written:
         weft_csv.die(PROG, "nothing to plot (no throughput metric found)", code=1)
     for p in written:

@@ -2,8 +2,11 @@
 
     /usr/bin/python3 scripts/summary.py [--metric ns_per_task] [--markdown] CSV [CSV ...]
 
-One row per (workload, shape, variant), one column per thread count (t=1, t=2,
-...); '-' where that thread count was not measured. Values < 1000 get one
+One row per (workload, shape, config, variant), one column per thread count
+(t=1, t=2, ...); '-' where that thread count was not measured. `config` (shown
+only when some workload has one) lists the parameters that vary within a
+workload/shape (e.g. connections=1000); current_thread runs are marked in the
+variant column. Values < 1000 get one
 decimal, larger ones thousands separators and no decimals. Workloads without
 the metric are skipped. --markdown prints a GitHub markdown table instead of
 fixed-width text. Exit 2 on bad input (no/missing CSV, missing columns, bad
@@ -27,13 +30,20 @@ def fmt(x):
     return f"{x:.1f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
+def keys_for(stats):
+    if (stats["config"] != "").any():
+        return ["workload", "shape", "config", "variant"]
+    return KEYS
+
+
 def build_rows(df, metric):
-    """(header, rows) with rows as lists of strings, sorted by KEYS."""
+    """(header, rows) with rows as lists of strings, sorted by the key columns."""
     stats = weft_csv.rep_stats(df, metric)
+    keys = keys_for(stats)
     threads = sorted(stats["threads"].unique())
-    wide = stats.pivot_table(index=KEYS, columns="threads", values="median",
+    wide = stats.pivot_table(index=keys, columns="threads", values="median",
                              aggfunc="first")
-    header = KEYS + [f"t={t}" for t in threads]
+    header = keys + [f"t={t}" for t in threads]
     rows = []
     for key, row in wide.iterrows():
         rows.append(list(key) + [fmt(row.get(t)) for t in threads])
@@ -41,7 +51,7 @@ def build_rows(df, metric):
 
 
 def render_text(header, rows):
-    n_text = len(KEYS)
+    n_text = sum(1 for h in header if not h.startswith("t="))
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
 
     def line(cells):
@@ -54,7 +64,7 @@ def render_text(header, rows):
 
 
 def render_markdown(header, rows):
-    n_text = len(KEYS)
+    n_text = sum(1 for h in header if not h.startswith("t="))
     align = [":---" if i < n_text else "---:" for i in range(len(header))]
     lines = [header, align] + rows
     return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)

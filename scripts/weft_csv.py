@@ -19,8 +19,11 @@ REQUIRED = [
     "metric", "value", "unit",
 ]
 # Preferred throughput metrics, first one present wins.
-THROUGHPUT_METRICS = ["tasks_per_s", "msgs_per_s", "ops_per_s"]
-GROUP_KEYS = ["workload", "shape", "variant", "threads"]
+THROUGHPUT_METRICS = ["tasks_per_s", "msgs_per_s", "pairs_per_s", "ops_per_s"]
+GROUP_KEYS = ["workload", "shape", "config", "variant", "threads"]
+# Parameters that describe the scheduler rather than the workload's configuration.
+POLICY_KEYS = {"steal", "victim", "backoff", "flavor"}
+CURRENT_THREAD = " (current_thread)"
 
 
 class CsvError(Exception):
@@ -65,11 +68,42 @@ def _load_one(path):
     return df
 
 
+def parse_params(text):
+    """{key: value} of a params cell ("a=1;b=2")."""
+    out = {}
+    for item in str(text).split(";"):
+        if "=" in item:
+            k, v = item.split("=", 1)
+            out[k] = v
+    return out
+
+
+def add_config(df):
+    """Adds `config`: the workload parameters that vary within each (workload, shape), as
+    "k=v;k=v" ("" when nothing varies), and marks current_thread runs in `variant`."""
+    kv = df["params"].map(parse_params)
+    ct = kv.map(lambda d: d.get("flavor") == "current_thread")
+    df.loc[ct, "variant"] = df.loc[ct, "variant"] + CURRENT_THREAD
+    df["config"] = ""
+    for _, idx in df.groupby(["workload", "shape"]).groups.items():
+        dicts = kv.loc[idx]
+        keys = sorted({k for d in dicts for k in d} - POLICY_KEYS)
+        varying = [k for k in keys if len({d.get(k) for d in dicts}) > 1]
+        df.loc[idx, "config"] = dicts.map(
+            lambda d: ";".join(f"{k}={d.get(k, '')}" for k in varying))
+    return df
+
+
+def base_variant(name):
+    """The variant without its current_thread mark."""
+    return name[:-len(CURRENT_THREAD)] if name.endswith(CURRENT_THREAD) else name
+
+
 def load(paths):
     """Load and validate one or more CSVs, returning one concatenated DataFrame."""
     if not paths:
         raise CsvError("no CSV file given")
-    return pd.concat([_load_one(p) for p in paths], ignore_index=True)
+    return add_config(pd.concat([_load_one(p) for p in paths], ignore_index=True))
 
 
 def throughput_metric(df, preferred=None):

@@ -3,7 +3,9 @@
 #include <stdexcept>
 #include <string>
 
+#include "echo/echo.hpp"
 #include "spawn_storm/spawn_storm.hpp"
+#include "timer_churn/timer_churn.hpp"
 #include "workload.hpp"
 
 namespace weft::workloads {
@@ -12,6 +14,8 @@ std::span<const std::unique_ptr<Workload>> all_workloads() {
   static const std::vector<std::unique_ptr<Workload>> kAll = [] {
     std::vector<std::unique_ptr<Workload>> v;
     v.push_back(make_spawn_storm());
+    v.push_back(make_echo());
+    v.push_back(make_timer_churn());
     return v;
   }();
   return kAll;

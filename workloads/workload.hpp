@@ -37,6 +37,10 @@ struct RunResult {
   double units = 0;
   std::string unit;
   std::vector<Metric> metrics;  // anything else the workload measured itself
+  // > 0: the workload timed its own measurement window (e.g. the load generator's, without the
+  // connection set-up and warm-up); the harness computes the per-unit figures from it instead
+  // of from run()'s wall time.
+  double seconds = 0;
 };
 
 class Workload {
@@ -46,6 +50,9 @@ class Workload {
   virtual std::string_view description() const = 0;
   virtual std::vector<std::string> shapes() const = 0;
   virtual std::vector<ParamSpec> params() const = 0;
+  // Whether the harness runs `run` once untimed first (peak RSS from a trimmed heap, warm
+  // caches). Workloads with their own warm-up (echo) say no: a run there costs seconds.
+  virtual bool wants_cold_run() const { return true; }
   // Runs one measurement of `shape` on `runtime`. An error means the run is invalid (e.g. a
   // wrong checksum), not merely slow.
   virtual absl::StatusOr<RunResult> run(Runtime& runtime, std::string_view shape,

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
@@ -21,13 +22,15 @@ std::string csv_field(std::string_view s) {
 
 absl::StatusOr<std::unique_ptr<CsvWriter>> CsvWriter::open(const std::string& path,
                                                            MachineInfo machine,
-                                                           std::string run_id) {
-  std::FILE* f = std::fopen(path.c_str(), "w");
+                                                           std::string run_id, bool append) {
+  std::error_code ec;
+  const bool has_rows = append && std::filesystem::file_size(path, ec) > 0 && !ec;
+  std::FILE* f = std::fopen(path.c_str(), append ? "a" : "w");
   if (f == nullptr) {
     return absl::InvalidArgumentError(
         fmt::format("cannot write --out={}: {}", path, std::strerror(errno)));
   }
-  std::fputs(
+  if (!has_rows) std::fputs(
       "run_id,timestamp,git_sha,host,cpu_model,cpus,compiler,build,variant,workload,shape,"
       "threads,params,rep,metric,value,unit\n",
       f);

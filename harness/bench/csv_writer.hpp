@@ -29,8 +29,11 @@ struct RowKey {
 class CsvWriter {
  public:
   // Creates (truncates) `path` and writes the header. Fails if the file cannot be created.
+  // Writes the header, then rows; `append` adds rows to an existing file (the header only if it
+  // is empty), so several weft-bench runs can fill one results CSV.
   static absl::StatusOr<std::unique_ptr<CsvWriter>> open(const std::string& path,
-                                                         MachineInfo machine, std::string run_id);
+                                                         MachineInfo machine, std::string run_id,
+                                                         bool append = false);
   ~CsvWriter();
 
   void write(const RowKey& key, std::string_view metric, double value, std::string_view unit);

@@ -42,8 +42,10 @@ ABSL_FLAG(std::string, backoff, "default",
           "comma list of searcher backoffs to sweep: default, exp, none");
 ABSL_FLAG(std::string, out, "",
           "CSV to write (default: results/runs/<date>_<host>_<sha>.csv)");
+ABSL_FLAG(bool, append, false, "add rows to --out instead of replacing it");
 ABSL_FLAG(std::vector<std::string>, param, {},
-          "key=value workload parameter; repeat the flag for several (see --list)");
+          "key=value workload parameter, or key=v1,v2,... to sweep it; repeat the flag for "
+          "several (see --list)");
 ABSL_FLAG(bool, list, false, "print workloads, shapes, variants and parameters, then exit");
 
 namespace weft::bench {
@@ -80,7 +82,7 @@ std::vector<std::string> take_params_and_check_flags(int& argc, char** argv) {
       if (!known) {
         usage_error(fmt::format(
             "unknown flag '{}'; valid: --workload --shape --variant --threads --flavor --reps "
-            "--param --steal --victim --backoff --out --list --help",
+            "--param --steal --victim --backoff --out --append --list --help",
             arg));
       }
     }
@@ -153,16 +155,18 @@ int run(int argc, char** argv) {
     std::filesystem::create_directories(std::filesystem::path(out).parent_path(), ec);
   }
   const std::string run_id = fmt::format("{}-{}", utc_timestamp(), ::getpid());
-  auto writer = CsvWriter::open(out, machine, run_id);
+  auto writer = CsvWriter::open(out, machine, run_id, absl::GetFlag(FLAGS_append));
   if (!writer.ok()) usage_error(std::string(writer.status().message()));
 
-  const std::size_t total = sweep->shapes.size() * sweep->variants.size() *
-                            sweep->policies.size() * sweep->threads.size() * sweep->reps;
+  std::size_t points = 0;
+  for (const std::string& shape : sweep->shapes) points += params_for(*sweep, shape).size();
+  const std::size_t total =
+      points * sweep->variants.size() * sweep->policies.size() * sweep->threads.size() * sweep->reps;
   std::size_t index = 0;
   // Repetitions outermost: a drift in machine speed spreads over every configuration alike.
   for (int rep = 1; rep <= sweep->reps; ++rep) {
     for (const std::string& shape : sweep->shapes) {
-      const workloads::Params shape_params = params_for(*sweep, shape);
+     for (const workloads::Params& shape_params : params_for(*sweep, shape)) {
       for (const std::string& variant : sweep->variants) {
        for (const PolicyPoint& policy : sweep->policies) {
         for (std::size_t threads : sweep->threads) {
@@ -176,13 +180,16 @@ int run(int argc, char** argv) {
           // A cold run first, untimed: it measures the peak RSS from a trimmed heap and warms the
           // allocator, the frame pools and the page tables for the timed run that follows.
           reset_peak_rss();
-          absl::StatusOr<workloads::RunResult> result =
-              sweep->workload->run(**rt, shape, shape_params);
-          const std::uint64_t peak_rss = read_peak_rss_bytes();
+          absl::StatusOr<workloads::RunResult> result = workloads::RunResult{};
+          if (sweep->workload->wants_cold_run()) {
+            result = sweep->workload->run(**rt, shape, shape_params);
+          }
+          std::uint64_t peak_rss = read_peak_rss_bytes();
           const RuntimeStats cold_stats = (*rt)->stats();
           const auto t0 = std::chrono::steady_clock::now();
           if (result.ok()) result = sweep->workload->run(**rt, shape, shape_params);
           const auto t1 = std::chrono::steady_clock::now();
+          if (!sweep->workload->wants_cold_run()) peak_rss = read_peak_rss_bytes();
           const RuntimeStats stats = minus((*rt)->stats(), cold_stats);
           (*rt)->shutdown();
           rt->reset();
@@ -193,12 +200,14 @@ int run(int argc, char** argv) {
             return 1;
           }
           const double wall_ns = std::chrono::duration<double, std::nano>(t1 - t0).count();
+          // The workload's own measurement window, if it timed one.
+          const double timed_ns = result->seconds > 0 ? result->seconds * 1e9 : wall_ns;
           const RowKey key{label, sweep->workload->name(), shape, threads, params_col, rep};
           CsvWriter& w = **writer;
           const std::string& unit = result->unit;
           if (result->units > 0) {
-            w.write(key, "ns_per_" + unit, wall_ns / result->units, "ns");
-            w.write(key, unit + "s_per_s", result->units / (wall_ns * 1e-9), unit + "s/s");
+            w.write(key, "ns_per_" + unit, timed_ns / result->units, "ns");
+            w.write(key, unit + "s_per_s", result->units / (timed_ns * 1e-9), unit + "s/s");
           }
           w.write(key, "wall_s", wall_ns * 1e-9, "s");
           w.write(key, "peak_rss_bytes", static_cast<double>(peak_rss), "bytes");
@@ -208,10 +217,11 @@ int run(int argc, char** argv) {
           });
           fmt::print(stderr, "[{}/{}] {}/{} {} t={} rep {}: {:.1f} ns/{}\n", index, total,
                      sweep->workload->name(), shape, label, threads, rep,
-                     result->units > 0 ? wall_ns / result->units : wall_ns, unit);
+                     result->units > 0 ? timed_ns / result->units : timed_ns, unit);
         }
        }
       }
+     }
     }
   }
   fmt::print(stderr, "weft-bench: wrote {}\n", out);

@@ -139,29 +139,40 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
           fmt::format("bad --param '{}' for workload {}; valid: key=value with key one of {}", kv,
                       r.workload, fmt::join(spec_names, ", ")));
     }
-    long long v = 0;
-    if (!parse_positive(kv.substr(eq + 1), v)) {
-      return absl::InvalidArgumentError(
-          fmt::format("bad --param '{}': the value must be a positive integer", kv));
+    for (const std::string& value : split(kv.substr(eq + 1), ',')) {
+      long long v = 0;
+      if (!parse_positive(value, v)) {
+        return absl::InvalidArgumentError(fmt::format(
+            "bad --param '{}': the value must be a positive integer or a comma list of them", kv));
+      }
     }
     s.overrides.push_back(kv);
   }
   return s;
 }
 
-workloads::Params params_for(const Sweep& sweep, const std::string& shape) {
-  workloads::Params params;
+std::vector<workloads::Params> params_for(const Sweep& sweep, const std::string& shape) {
+  std::vector<workloads::Params> points(1);
   for (const auto& spec : sweep.workload->params()) {
     if (std::find(spec.shapes.begin(), spec.shapes.end(), shape) != spec.shapes.end()) {
-      params[spec.name] = spec.default_value;
+      points[0][spec.name] = spec.default_value;
     }
   }
+  // Each override replaces a default; a comma list multiplies the points (cartesian product).
   for (const std::string& kv : sweep.overrides) {
     const auto eq = kv.find('=');
-    auto it = params.find(kv.substr(0, eq));
-    if (it != params.end()) it->second = kv.substr(eq + 1);
+    const std::string key = kv.substr(0, eq);
+    if (!points[0].contains(key)) continue;  // a parameter of another shape
+    std::vector<workloads::Params> next;
+    for (const std::string& value : split(kv.substr(eq + 1), ',')) {
+      for (workloads::Params p : points) {
+        p[key] = value;
+        next.push_back(std::move(p));
+      }
+    }
+    points = std::move(next);
   }
-  return params;
+  return points;
 }
 
 std::string params_column(const workloads::Params& params, Flavor flavor,

@@ -46,8 +46,9 @@ struct Sweep {
 // InvalidArgument, naming the bad value and the valid ones, for any bad input.
 absl::StatusOr<Sweep> plan_sweep(const SweepRequest& request);
 
-// The parameters one shape runs with (defaults, then overrides), and their CSV form.
-workloads::Params params_for(const Sweep& sweep, const std::string& shape);
+// The parameter sets one shape runs with (defaults, then overrides; an override with a comma
+// list of values sweeps them), and their CSV form.
+std::vector<workloads::Params> params_for(const Sweep& sweep, const std::string& shape);
 std::string params_column(const workloads::Params& params, Flavor flavor,
                           const variants::StealConfig& steal);
 

@@ -69,13 +69,28 @@ std::int64_t perform(int fd, Operation& op) {
 Operation*& slot_of(EpollBackend::Source& s, OpCode code) {
   return direction_of(code) == Direction::kRead ? s.reader : s.writer;
 }
+bool& ready_of(EpollBackend::Source& s, OpCode code) {
+  return direction_of(code) == Direction::kRead ? s.read_ready : s.write_ready;
+}
 
-// Under the source's lock: performs the parked operation in `slot` if the event concerns it.
+// Under the source's lock: runs the operation's syscall and updates the side's readiness. A
+// short recv or send means the kernel buffer was emptied or filled at that instant: the next
+// data or room comes with a new edge.
+std::int64_t perform_tracked(EpollBackend::Source& s, Operation& op) {
+  const std::int64_t r = perform(s.fd, op);
+  const bool short_transfer =
+      (op.code == OpCode::kRecv || op.code == OpCode::kSend) && r > 0 &&
+      static_cast<std::size_t>(r) < op.len;
+  if (r == kPending || short_transfer) ready_of(s, op.code) = false;
+  return r;
+}
+
+// Under the source's lock, after an edge on this side: performs the parked operation in `slot`.
 // Returns its waker once it completed (to be woken after the lock is released).
-Waker try_complete(int fd, Operation*& slot) {
+Waker try_complete(EpollBackend::Source& s, Operation*& slot) {
   Operation* op = slot;
   if (op == nullptr) return {};
-  const std::int64_t r = perform(fd, *op);
+  const std::int64_t r = perform_tracked(s, *op);
   if (r == kPending) return {};
   op->result = r;
   slot = nullptr;
@@ -157,10 +172,14 @@ bool EpollBackend::submit(Source& source, Operation& op, MakeWaker make_waker) {
     op.result = -EBUSY;  // one pending read-side and one write-side operation per socket
     return true;
   }
-  const std::int64_t r = perform(source.fd, op);
-  if (r != kPending) {
-    op.result = r;
-    return true;
+  // A connect always starts with its syscall; other operations skip it on a side known not
+  // ready, since it could only say EAGAIN.
+  if (op.code == OpCode::kConnect || ready_of(source, op.code)) {
+    const std::int64_t r = perform_tracked(source, op);
+    if (r != kPending) {
+      op.result = r;
+      return true;
+    }
   }
   op.waker = make_waker();
   slot = &op;
@@ -217,9 +236,13 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout) 
       std::lock_guard lock(source->lock);
       if (source->fd < 0) continue;
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
-        reader = try_complete(source->fd, source->reader);
+        source->read_ready = true;
+        reader = try_complete(*source, source->reader);
       }
-      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) writer = try_complete(source->fd, source->writer);
+      if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
+        source->write_ready = true;
+        writer = try_complete(*source, source->writer);
+      }
     }
     completed += (reader ? 1 : 0) + (writer ? 1 : 0);
     reader.wake();

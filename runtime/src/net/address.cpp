@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/status/status.h"
+#include "fmt/format.h"
 
 namespace weft::net {
 
@@ -91,12 +92,12 @@ std::string SocketAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {
     ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf, sizeof(buf));
-    return std::string(buf) + ":" + std::to_string(port());
+    return fmt::format("{}:{}", buf, port());
   }
   if (family() == AF_INET6) {
     ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
                 sizeof(buf));
-    return "[" + std::string(buf) + "]:" + std::to_string(port());
+    return fmt::format("[{}]:{}", buf, port());
   }
   return "(unspecified)";
 }

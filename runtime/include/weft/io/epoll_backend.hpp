@@ -2,9 +2,10 @@
 //
 // Every fd is registered once, edge-triggered, for everything it may ever wait for
 // (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET), as Tokio's mio does: no epoll_ctl per operation.
-// submit() tries the syscall at once and parks the operation on its source only on EAGAIN; the
-// poller performs it when the fd reports ready and wakes the task with the result (libuv's
-// scheme). The try and the parking happen under the source's lock, and the poller performs an
+// submit() tries the syscall at once and parks the operation on its source only on EAGAIN (or
+// at once when the source is known not ready: see Source); the poller performs it when the fd
+// reports ready and wakes the task with the result (libuv's scheme). An echo round trip thus
+// costs one recv and one send: no recv that says EAGAIN. The try and the parking happen under the source's lock, and the poller performs an
 // operation under the same lock, so an edge that arrives between the EAGAIN and the parking is
 // not lost: the edge is queued in the kernel and the poller finds the operation parked.
 //
@@ -45,6 +46,11 @@ class EpollBackend {
     int fd;                       // -1 once closed
     Operation* reader = nullptr;  // the pending accept or recv
     Operation* writer = nullptr;  // the pending connect or send
+    // Readiness as far as we know: false after EAGAIN or a short transfer (the kernel buffer was
+    // emptied or filled), true again at the next edge. An operation on a side known not ready
+    // parks without a syscall that could only say EAGAIN (Tokio clears readiness the same way).
+    bool read_ready = true;
+    bool write_ready = true;
   };
 
   static absl::StatusOr<std::unique_ptr<EpollBackend>> create();

@@ -1,0 +1,176 @@
+"""Plot the I/O and timer workloads of Weft benchmark CSVs.
+
+    /usr/bin/python3 scripts/plot_io.py [--out DIR] CSV [CSV ...]
+
+Writes to DIR (default results/plots), from whatever of these the CSVs hold:
+  echo_msgs_vs_connections.png  echo closed loop: msgs/s vs connections, one line per
+                                variant at each thread count (current_thread marked)
+  echo_p99_vs_load.png          echo open loop: p99 and p999 latency vs offered load
+  timer_lateness.png            timer_churn accuracy: lateness p50/p99/max per variant
+                                and thread count (log scale)
+  timer_million.png             timer_churn million: insert and cleanup ns per timer,
+                                and how late the last of a million timers fired
+(msgs/s vs threads comes from plot.py, one PNG per connection count.) Medians
+over reps; bands or whiskers span min-max. Prints the PNG paths written. Exit 2
+on bad input, 1 when the CSVs hold none of these workloads.
+"""
+import argparse
+import os
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot  # noqa: E402
+import weft_csv  # noqa: E402
+
+PROG = "plot_io.py"
+
+
+def with_param(df, key, cast=float):
+    """Rows of df that have parameter `key`, with it as a numeric column."""
+    vals = df["params"].map(lambda p: weft_csv.parse_params(p).get(key))
+    out = df[vals.notna()].copy()
+    out[key] = vals[vals.notna()].map(cast)
+    return out
+
+
+def stats_by(df, metric, keys):
+    sub = df[df["metric"] == metric]
+    return sub.groupby(keys, sort=True)["value"].agg(
+        median="median", min="min", max="max").reset_index()
+
+
+def save(fig, out_dir, name, title_df, title):
+    host = weft_csv.one_or_mixed(title_df["host"])
+    cpu = weft_csv.one_or_mixed(title_df["cpu_model"])
+    sha = plot.short_sha(weft_csv.one_or_mixed(title_df["git_sha"]))
+    fig.suptitle(f"{title} \u2014 {host} ({cpu}), {sha}")
+    fig.tight_layout(rect=(0, 0, 1, 0.93))
+    path = os.path.join(out_dir, name)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def echo_connections(df, out_dir):
+    d = with_param(df[(df["workload"] == "echo") & (df["shape"] == "closed")], "connections", int)
+    if d.empty or d["connections"].nunique() < 2:
+        return None
+    s = stats_by(d, "msgs_per_s", ["variant", "threads", "connections"])
+    threads = sorted(s["threads"].unique())
+    fig, axes = plt.subplots(1, len(threads), figsize=(6 * len(threads), 4.5), squeeze=False)
+    for ax, t in zip(axes[0], threads):
+        for variant, v in s[s["threads"] == t].groupby("variant"):
+            v = v.sort_values("connections")
+            style = "--" if variant.endswith(weft_csv.CURRENT_THREAD) else "-"
+            color = plot.variant_color(variant)
+            ax.plot(v["connections"], v["median"], style, marker="o", color=color, label=variant)
+            ax.fill_between(v["connections"], v["min"], v["max"], color=color, alpha=0.2,
+                            linewidth=0)
+        ax.set_xscale("log")
+        ax.set_xlabel("connections")
+        ax.set_ylabel("msgs/s (closed loop)")
+        ax.set_title(f"{t} worker thread(s)", fontsize=10)
+        ax.set_ylim(bottom=0)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
+    return save(fig, out_dir, "echo_msgs_vs_connections.png", d, "echo: msgs/s vs connections")
+
+
+def echo_latency(df, out_dir):
+    d = with_param(df[(df["workload"] == "echo") & (df["shape"] == "open")], "rate")
+    if d.empty:
+        return None
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    for ax, metric in zip(axes, ["latency_p99_us", "latency_p999_us"]):
+        s = stats_by(d, metric, ["variant", "threads", "rate"])
+        for (variant, t), v in s.groupby(["variant", "threads"]):
+            v = v.sort_values("rate")
+            color = plot.variant_color(variant)
+            label = variant if s["threads"].nunique() == 1 else f"{variant} t={t}"
+            ax.plot(v["rate"], v["median"] / 1000.0, marker="o", color=color, label=label)
+            ax.fill_between(v["rate"], v["min"] / 1000.0, v["max"] / 1000.0, color=color,
+                            alpha=0.2, linewidth=0)
+        ax.set_yscale("log")
+        ax.set_xlabel("offered load (msgs/s, Poisson arrivals)")
+        ax.set_ylabel(metric.replace("latency_", "").replace("_us", "") + " latency (ms)")
+        ax.set_title("from the intended send time (no coordinated omission)", fontsize=10)
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    return save(fig, out_dir, "echo_p99_vs_load.png", d, "echo open loop: latency vs load")
+
+
+def timer_lateness(df, out_dir):
+    d = df[(df["workload"] == "timer_churn") & (df["shape"] == "accuracy")]
+    if d.empty:
+        return None
+    metrics = ["lateness_p50_us", "lateness_p99_us", "lateness_max_us"]
+    s = {m: stats_by(d, m, ["variant", "threads"]) for m in metrics}
+    keys = list(s[metrics[0]][["variant", "threads"]].itertuples(index=False, name=None))
+    fig, ax = plt.subplots(figsize=(max(8, 1.1 * len(keys) + 3), 4.8))
+    width = 0.8 / len(metrics)
+    x = np.arange(len(keys))
+    for i, m in enumerate(metrics):
+        v = s[m].set_index(["variant", "threads"]).loc[keys]
+        med = v["median"].to_numpy()
+        err = [med - v["min"].to_numpy(), v["max"].to_numpy() - med]
+        ax.bar(x + (i - 1) * width, med, width, yerr=err, capsize=2,
+               label=m.replace("lateness_", "").replace("_us", ""))
+    ax.axhline(1000, color="red", linestyle=":", linewidth=1, label="1 ms")
+    ax.set_yscale("log")
+    ax.set_xticks(x)
+    ax.set_xticklabels([f"{v}\nt={t}" for v, t in keys], fontsize=8)
+    ax.set_ylabel("timer lateness (us): wake time - deadline")
+    ax.set_title("random 1-100 ms sleeps while every worker runs CPU-bound tasks", fontsize=10)
+    ax.grid(True, axis="y", which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    return save(fig, out_dir, "timer_lateness.png", d, "timer_churn accuracy")
+
+
+def timer_million(df, out_dir):
+    d = df[(df["workload"] == "timer_churn") & (df["shape"] == "million")]
+    if d.empty:
+        return None
+    panels = [("insert_ns_per_timer", "insert (ns/timer)"),
+              ("cleanup_ns_per_timer", "cancel of a pending timer (ns/timer)"),
+              ("fire_lag_us", "last fire after last deadline (us)")]
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.5))
+    for ax, (m, label) in zip(axes, panels):
+        s = stats_by(d, m, ["variant", "threads"])
+        keys = list(s[["variant", "threads"]].itertuples(index=False, name=None))
+        x = np.arange(len(keys))
+        med = s["median"].to_numpy()
+        ax.bar(x, med, yerr=[med - s["min"].to_numpy(), s["max"].to_numpy() - med], capsize=2,
+               color=[plot.variant_color(v) for v, _ in keys])
+        ax.set_xticks(x)
+        ax.set_xticklabels([f"{v}\nt={t}" for v, t in keys], fontsize=7)
+        ax.set_title(label, fontsize=10)
+        ax.grid(True, axis="y", alpha=0.3)
+    return save(fig, out_dir, "timer_million.png", d, "timer_churn million")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n")[0])
+    ap.add_argument("--out", default=os.path.join("results", "plots"),
+                    help="output directory (default: results/plots)")
+    ap.add_argument("csv", nargs="+", metavar="CSV")
+    args = ap.parse_args(argv)
+    df = weft_csv.load_or_die(PROG, args.csv)
+    os.makedirs(args.out, exist_ok=True)
+    written = [p for p in (f(df, args.out) for f in
+                           (echo_connections, echo_latency, timer_lateness, timer_million))
+               if p is not None]
+    if not written:
+        weft_csv.die(PROG, "no echo or timer_churn rows to plot", code=1)
+    for p in written:
+        print(p)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

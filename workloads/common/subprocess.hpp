@@ -1,0 +1,45 @@
+// Child processes for workloads that need one (the echo workload's load generator runs as its
+// own process: the open-file limit is per process, and the client must not share the server's
+// runtime). Lines of the child's stdout are read as they come; stderr is inherited.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace weft::workloads {
+
+class Subprocess {
+ public:
+  static absl::StatusOr<Subprocess> start(const std::vector<std::string>& argv);
+  Subprocess(Subprocess&& other) noexcept;
+  Subprocess& operator=(Subprocess&&) = delete;
+  ~Subprocess();  // kills and reaps a child still running
+
+  // The next line of its stdout without the newline; nullopt at EOF.
+  std::optional<std::string> read_line();
+  // Waits for it to exit; returns its exit status (128 + signal if killed).
+  int wait();
+
+ private:
+  Subprocess(pid_t pid, int out_fd) : pid_(pid), out_fd_(out_fd) {}
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string buffer_;
+};
+
+// The values of a one-line JSON object of numbers and strings (the load generator's report).
+std::map<std::string, std::string> parse_flat_json(const std::string& line);
+
+// CPU seconds (user + system) this process has used, from /proc/self/stat.
+double process_cpu_seconds();
+
+// Where a sibling tool is: $<env_var> if set, else `built_path` (baked in at build time).
+std::string tool_path(const char* env_var, const char* built_path);
+
+}  // namespace weft::workloads
