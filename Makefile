@@ -114,7 +114,7 @@ bench-quick: build
 	$(BENCH) --workload=echo --shape=closed,open --variant=all --reps=1 --param connections=50 \
 	  --param rate=5000 --param duration_ms=300 --param warmup_ms=100 --out=$(QUICK_CSV) --append
 	$(BENCH) --workload=timer_churn --shape=all --variant=all --reps=1 --param pairs=100000 \
-	  --param timers=10000 --param spread_ms=100 --param duration_ms=300 --out=$(QUICK_CSV) --append
+	  --param timers=10000 --param spread_ms=100 --param sleepers=100 --param duration_ms=300 --out=$(QUICK_CSV) --append
 	$(PYTHON) scripts/plot.py --out build/plots-quick $(QUICK_CSV)
 	$(PYTHON) scripts/plot_io.py --out build/plots-quick $(QUICK_CSV)
 	$(MAKE) --no-print-directory summaries CSV=$(QUICK_CSV)

@@ -78,7 +78,7 @@ TEST_P(IoWorkloads, TimerChurnEveryShapeCompletes) {
   const std::map<std::string, weft::workloads::Params> params{
       {"cancel", {{"pairs", "20000"}}},
       {"million", {{"timers", "20000"}, {"spread_ms", "50"}}},
-      {"accuracy", {{"timers", "50"}, {"duration_ms", "300"}, {"busy_us", "50"}}},
+      {"accuracy", {{"sleepers", "50"}, {"duration_ms", "300"}, {"busy_us", "50"}}},
   };
   for (const std::string& shape : workload->shapes()) {
     auto rt = Runtime::create(GetParam().options);

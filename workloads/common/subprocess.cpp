@@ -117,7 +117,7 @@ std::map<std::string, std::string> parse_flat_json(const std::string& line) {
   return out;
 }
 
-double process_cpu_seconds() {
+CpuTimes process_cpu_seconds() {
   std::ifstream f("/proc/self/stat");
   std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   // Fields after the command name (which may hold spaces) start after the last ')'.
@@ -130,7 +130,8 @@ double process_cpu_seconds() {
     if (index == 14) utime = std::stod(field);
     if (index == 15) stime = std::stod(field);
   }
-  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  const double tick = static_cast<double>(::sysconf(_SC_CLK_TCK));
+  return {utime / tick, stime / tick};
 }
 
 std::string tool_path(const char* env_var, const char* built_path) {

@@ -36,8 +36,13 @@ class Subprocess {
 // The values of a one-line JSON object of numbers and strings (the load generator's report).
 std::map<std::string, std::string> parse_flat_json(const std::string& line);
 
-// CPU seconds (user + system) this process has used, from /proc/self/stat.
-double process_cpu_seconds();
+// CPU seconds this process has used, from /proc/self/stat.
+struct CpuTimes {
+  double user = 0;
+  double system = 0;
+  double total() const { return user + system; }
+};
+CpuTimes process_cpu_seconds();
 
 // Where a sibling tool is: $<env_var> if set, else `built_path` (baked in at build time).
 std::string tool_path(const char* env_var, const char* built_path);

@@ -148,8 +148,8 @@ class Echo final : public Workload {
   static absl::StatusOr<RunResult> drive(const std::vector<std::string>& argv) {
     absl::StatusOr<Subprocess> client = Subprocess::start(argv);
     if (!client.ok()) return client.status();
-    double cpu_start = -1;
-    double cpu_end = -1;
+    std::optional<CpuTimes> cpu_start;
+    std::optional<CpuTimes> cpu_end;
     std::string report;
     while (std::optional<std::string> line = client->read_line()) {
       if (*line == "measure_start") cpu_start = process_cpu_seconds();
@@ -157,7 +157,7 @@ class Echo final : public Workload {
       if (!line->empty() && line->front() == '{') report = *line;
     }
     const int status = client->wait();
-    if (status != 0 || report.empty() || cpu_start < 0 || cpu_end < 0) {
+    if (status != 0 || report.empty() || !cpu_start || !cpu_end) {
       return absl::InternalError(fmt::format(
           "echo: weft-loadgen ({}) exited with status {} {}", argv[0], status,
           report.empty() ? "and no report" : "after: " + report));
@@ -182,7 +182,13 @@ class Echo final : public Workload {
       // Arrivals still unanswered 2 s after the window: the server fell behind the offered rate.
       out.metrics.push_back({"unfinished", num("unfinished"), "count"});
     }
-    out.metrics.push_back({"server_cpu_us_per_msg", (cpu_end - cpu_start) * 1e6 / out.units, "us"});
+    const double per_msg = 1e6 / out.units;
+    out.metrics.push_back(
+        {"server_cpu_us_per_msg", (cpu_end->total() - cpu_start->total()) * per_msg, "us"});
+    out.metrics.push_back(
+        {"server_user_us_per_msg", (cpu_end->user - cpu_start->user) * per_msg, "us"});
+    out.metrics.push_back(
+        {"server_sys_us_per_msg", (cpu_end->system - cpu_start->system) * per_msg, "us"});
     return out;
   }
 };

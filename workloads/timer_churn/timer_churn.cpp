@@ -6,7 +6,7 @@
 //             fire, then insert a million far-future ones and drop them; the phases are timed
 //             apart (insert and cleanup ns per timer; fire lag: how long after the last deadline
 //             the last timer fired).
-//   accuracy  `timers` tasks sleep random 1-100 ms deadlines over and over while every worker
+//   accuracy  `sleepers` tasks sleep random 1-100 ms deadlines over and over while every worker
 //             runs CPU-bound tasks (slices of `busy_us` between yields); lateness (wake time minus
 //             deadline) percentiles.
 #include "timer_churn/timer_churn.hpp"
@@ -170,8 +170,8 @@ class TimerChurn final : public Workload {
   std::vector<ParamSpec> params() const override {
     return {
         {"pairs", "2000000", "insert+cancel pairs per worker", {"cancel"}},
-        {"timers", "1000000", "timers (million) or sleeping tasks (accuracy)",
-         {"million", "accuracy"}},
+        {"timers", "1000000", "timers inserted, fired, then inserted and dropped", {"million"}},
+        {"sleepers", "1000", "tasks sleeping random 1-100 ms over and over", {"accuracy"}},
         {"spread_ms", "1000", "deadlines spread over this window", {"million"}},
         {"duration_ms", "3000", "how long the sleepers run", {"accuracy"}},
         {"busy_us", "50", "CPU slice of the busy tasks between yields", {"accuracy"}},
@@ -202,7 +202,7 @@ class TimerChurn final : public Workload {
     }
     if (shape == "accuracy") {
       std::vector<double> late = rt.block_on(
-          accuracy(workers, param_int(params, "timers"), param_int(params, "busy_us"),
+          accuracy(workers, param_int(params, "sleepers"), param_int(params, "busy_us"),
                    param_int(params, "duration_ms")));
       if (late.empty()) return absl::InternalError("accuracy: no timer fired");
       const double fired = static_cast<double>(late.size());

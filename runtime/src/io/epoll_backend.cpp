@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -204,11 +205,15 @@ void EpollBackend::free_retired() {
   for (Source* s : dead) delete s;
 }
 
-std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout) {
+std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
+                                std::size_t max_events) {
   // Every batch that could still name these sources has been processed (one poller at a time).
   free_retired();
+  // Each event completes at most two operations (a read and a write side); an event left in the
+  // kernel's ready list is returned by the next poll, in order.
   constexpr int kMaxEvents = 256;
   epoll_event events[kMaxEvents];
+  const int max = static_cast<int>(std::clamp<std::size_t>(max_events, 1, kMaxEvents));
   timespec ts{};
   timespec* tsp = nullptr;
   if (timeout) {
@@ -217,13 +222,13 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout) 
     ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
     tsp = &ts;
   }
-  int n = ::epoll_pwait2(epfd_, events, kMaxEvents, tsp, nullptr);
+  int n = ::epoll_pwait2(epfd_, events, max, tsp, nullptr);
   if (n < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond timeouts, rounded up
     const int ms = !timeout ? -1
                             : static_cast<int>(std::min<std::int64_t>(
                                   (std::max<std::int64_t>(timeout->count(), 0) + 999'999) / 1'000'000,
                                   INT_MAX));
-    n = ::epoll_wait(epfd_, events, kMaxEvents, ms);
+    n = ::epoll_wait(epfd_, events, max, ms);
   }
   if (n <= 0) return 0;  // timeout, or EINTR: the caller re-polls
   std::size_t completed = 0;

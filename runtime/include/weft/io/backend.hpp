@@ -18,8 +18,9 @@
 //                                      a time; another completes at once with EBUSY.
 //   b.cancel(source, op)            -> true: withdrawn, it will never complete; false: it has
 //                                      completed already (its wake may still be on its way)
-//   b.poll(timeout)                 waits up to timeout (nullopt: forever; 0: not at all) for
-//                                      completions, wakes their wakers outside any backend lock,
+//   b.poll(timeout, max)            waits up to timeout (nullopt: forever; 0: not at all) for
+//                                      completions, wakes at most about `max` of them (the room
+//                                      in the poller's run queue) outside any backend lock,
 //                                      returns how many. One thread polls at a time.
 //   b.interrupt()                   makes a blocked poll return soon (any thread).
 //   b.has_sources()                 whether any fd is registered (a poll would find nothing).
@@ -53,7 +54,7 @@ concept Backend = requires(B& b, typename B::Source* source, Operation& op, int 
   { b.close(source) } -> std::same_as<void>;
   { b.submit(*source, op, MakeWaker{}) } -> std::same_as<bool>;
   { b.cancel(*source, op) } -> std::same_as<bool>;
-  { b.poll(timeout) } -> std::same_as<std::size_t>;
+  { b.poll(timeout, std::size_t{}) } -> std::same_as<std::size_t>;
   { b.interrupt() } -> std::same_as<void>;
   { b.has_sources() } -> std::same_as<bool>;
 };

@@ -62,7 +62,7 @@ class EpollBackend {
   void close(Source* source);
   bool submit(Source& source, Operation& op, MakeWaker make_waker);
   bool cancel(Source& source, Operation& op);
-  std::size_t poll(std::optional<std::chrono::nanoseconds> timeout);
+  std::size_t poll(std::optional<std::chrono::nanoseconds> timeout, std::size_t max_events);
   void interrupt();
   bool has_sources() const {
     return sources_.load(std::memory_order_relaxed) != 0;  // [E1] relaxed: a hint

@@ -46,12 +46,14 @@ class Driver {
     owned_.store(false, std::memory_order_release);  // [D1] release
   }
 
-  // Owner only. Fires due timers and completes ready I/O, waking their tasks. With `block`,
-  // first waits in the reactor until an I/O event, the next timer, or unpark().
-  void turn(bool block) {
+  // Owner only. Fires due timers and completes ready I/O, waking their tasks; at most about
+  // `io_room` I/O completions (the room in the owner's run queue: what a turn wakes goes there,
+  // and an overflow would push its oldest tasks behind newer ones). With `block`, first waits
+  // in the reactor until an I/O event, the next timer, or unpark().
+  void turn(bool block, std::size_t io_room) {
     timers_.fire_due(timers_.now_ns());
     if (!block) {
-      if (io_->has_sources()) io_->poll(std::chrono::nanoseconds(0));
+      if (io_room > 0 && io_->has_sources()) io_->poll(std::chrono::nanoseconds(0), io_room);
       return;
     }
     const std::uint64_t until = timers_.earliest();
@@ -61,7 +63,7 @@ class Driver {
         const std::uint64_t now = timers_.now_ns();
         timeout = std::chrono::nanoseconds(until > now ? until - now : 0);
       }
-      io_->poll(timeout);
+      io_->poll(timeout, io_room);
     }
     timers_.end_sleep();
     timers_.fire_due(timers_.now_ns());

@@ -24,6 +24,9 @@ namespace weft::detail {
 
 class Parker {
  public:
+  // I/O completions one parked driver turn may wake onto the (empty) queues of its worker.
+  static constexpr std::size_t kDriverRoom = 128;
+
   explicit Parker(Driver* driver) : driver_(driver) {}
 
   struct Woke {
@@ -75,7 +78,7 @@ class Parker {
       state_.exchange(kEmpty, std::memory_order_acq_rel);  // [P1] consume the NOTIFIED
       return {true, false};
     }
-    driver_->turn(/*block=*/true);
+    driver_->turn(/*block=*/true, kDriverRoom);
     // [P1] acq_rel: NOTIFIED if an unpark came, PARKED_DRIVER if I/O or a timer ended the wait.
     return {state_.exchange(kEmpty, std::memory_order_acq_rel) == kNotified, true};
   }

@@ -1,8 +1,11 @@
 // Scheduler<Variant>: the work-stealing worker loop, written once for every queue variant.
 //
 // The loop (ARCHITECTURE.md, "The worker loop"), per worker:
-//   1. Every 61st tick take one task from the injector first, so outside work is never starved
-//      by a busy local queue (Go and Tokio both use 61).
+//   1. Every `interval` ticks take one task from the injector first, so outside work is never
+//      starved by a busy local queue. The interval is 61 (Go and Tokio) for short tasks and
+//      shrinks, down to 2, so that it spans about 200 us of polling when tasks run long
+//      (Tokio's self-tuning global queue interval): with 50 us tasks a fixed 61 would let an
+//      injector task wait 3 ms per task ahead of it.
 //   2. Otherwise the LIFO slot (the task most recently woken or spawned by this worker; at most
 //      3 in a row, Tokio #5712), then the local queue.
 //   3. Local queue empty: pull a batch from the injector, min(len / workers + 1, 128).
@@ -18,8 +21,8 @@
 //      queue (yield); from outside into the injector. Either way a parked worker is woken only
 //      if nobody is searching; a searcher that finds work and was the last one wakes another.
 //   7. A poll budget (context.hpp) keeps one busy task from starving the others.
-//   8. Maintenance: every 61 ticks a worker turns the driver without blocking (if fds are
-//      registered and nobody holds it), and at once when a timer is due.
+//   8. Maintenance: every `interval` ticks a worker turns the driver without blocking (if fds are
+//      registered, nobody holds it and its queue has room), and at once when a timer is due.
 //
 // current_thread is the same loop with one worker and no thread of its own: the thread inside
 // block_on (or shutdown) runs it.
@@ -33,6 +36,7 @@
 //        acquire loads in the worker loop, so the loop sees the root's output once it stops.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -51,7 +55,9 @@
 
 namespace weft::detail {
 
-inline constexpr std::uint64_t kInjectorInterval = 61;
+inline constexpr std::uint32_t kInjectorInterval = 61;  // ticks, at most
+inline constexpr std::uint32_t kMinInjectorInterval = 2;
+inline constexpr double kTargetIntervalNs = 200'000;  // polling time one interval should span
 inline constexpr std::uint32_t kMaxLifoPollsInARow = 3;
 
 template <variants::Variant V>
@@ -164,7 +170,10 @@ class Scheduler final : public SchedulerBase {
     // Owner-only state.
     TaskHeader* lifo = nullptr;
     std::uint32_t lifo_streak = 0;
-    std::uint64_t tick = 0;
+    std::uint32_t interval = kInjectorInterval;  // ticks between injector checks (tuned)
+    std::uint32_t since_check = 0;
+    std::chrono::steady_clock::time_point checked_at{};  // the last check (or the last unpark)
+    double poll_ns_ewma = 0;                              // mean poll time, smoothed
     std::uint64_t rng;
     bool searching = false;
     bool parked = false;  // inside park(): wakes from its own driver turn stay local, unannounced
@@ -192,12 +201,16 @@ class Scheduler final : public SchedulerBase {
     ctx.scheduler = this;
     ctx.worker = &w;
     ctx.shard_hint = w.index;
+    w.checked_at = std::chrono::steady_clock::now();
+    w.since_check = 0;
     for (;;) {
       // [S1] acquire: the block_on root's completion (pairs with the release in its waker).
       if (done != nullptr && done->load(std::memory_order_acquire)) break;
       if (phase() == Phase::kStopped) break;
-      maintenance(w);
-      if (TaskHeader* task = next_task(w)) {
+      const bool periodic = ++w.since_check >= w.interval;
+      if (periodic) retune(w);
+      maintenance(w, periodic);
+      if (TaskHeader* task = next_task(w, periodic)) {
         run(w, task);
         continue;
       }
@@ -218,14 +231,33 @@ class Scheduler final : public SchedulerBase {
     ctx.shard_hint = outside_hint;
   }
 
-  // Turns the driver without blocking when I/O may be pending (every 61 ticks) or a timer is due.
-  void maintenance(Worker& w) {
+  // Every interval: the mean poll time of the ticks since the last check (smoothed as Tokio does,
+  // weight 0.1) sets the next interval to about kTargetIntervalNs of polling.
+  void retune(Worker& w) {
+    const auto now = std::chrono::steady_clock::now();
+    const double sample =
+        std::chrono::duration<double, std::nano>(now - w.checked_at).count() / w.since_check;
+    w.poll_ns_ewma = w.poll_ns_ewma == 0 ? sample : 0.9 * w.poll_ns_ewma + 0.1 * sample;
+    w.interval = static_cast<std::uint32_t>(std::clamp(
+        kTargetIntervalNs / std::max(w.poll_ns_ewma, 1.0), double{kMinInjectorInterval},
+        double{kInjectorInterval}));
+    w.since_check = 0;
+    w.checked_at = now;
+  }
+
+  // Turns the driver without blocking when I/O may be pending (every interval) or a timer is due.
+  // Not for I/O while this worker still has a batch of work queued: the tasks a turn wakes go
+  // onto this worker, and a queue refilled faster than it drains would push its oldest tasks
+  // into the injector, where they wait (1 pull per 61 ticks) behind ever newer ones.
+  void maintenance(Worker& w, bool periodic) {
     Driver& d = driver();
-    const bool io_due = (w.tick % kInjectorInterval == 0) && d.io().has_sources();
+    const std::size_t queued = w.local.size_hint();
+    const bool io_due = periodic && d.io().has_sources() &&
+                        queued < variants::kMaxBatch;
     if (!io_due && !d.timers().maybe_due()) return;
     if (!d.try_acquire()) return;
     C::add(w.counters.driver_polls);
-    d.turn(/*block=*/false);
+    d.turn(/*block=*/false, io_due ? variants::kMaxBatch - queued : 0);
     d.release();
   }
 
@@ -240,9 +272,8 @@ class Scheduler final : public SchedulerBase {
     }
   }
 
-  TaskHeader* next_task(Worker& w) {
-    ++w.tick;
-    if (w.tick % kInjectorInterval == 0 && injector_.size_hint() != 0) {
+  TaskHeader* next_task(Worker& w, bool periodic) {
+    if (periodic && injector_.size_hint() != 0) {
       if (std::optional<TaskHeader*> t = injector_.pop()) {
         C::add(w.counters.injector_hits);
         return *t;
@@ -357,6 +388,8 @@ class Scheduler final : public SchedulerBase {
       }
     }
     w.parked = false;
+    w.checked_at = std::chrono::steady_clock::now();  // idle time is not poll time
+    w.since_check = 0;
     C::add(w.counters.unparks);
   }
 
@@ -448,7 +481,7 @@ class Scheduler final : public SchedulerBase {
     ctx.scheduler = this;
     ctx.worker = &w;
     bool finished = true;
-    while (TaskHeader* task = next_task(w)) {
+    while (TaskHeader* task = next_task(w, ++w.since_check % kInjectorInterval == 0)) {
       run(w, task);
       if (std::chrono::steady_clock::now() >= until) {
         finished = false;
