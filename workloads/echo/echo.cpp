@@ -13,9 +13,11 @@
 #include <atomic>
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/event.hpp"
 #include "common/subprocess.hpp"
 #include "fmt/format.h"
 #include "weft/weft.hpp"
@@ -84,6 +86,8 @@ Task<void> stop(JoinHandle<void> acceptor, ServerCounters* counters) {
   }
 }
 
+Task<void> wait_for(OneShotEvent* event) { co_await event->wait(); }
+
 std::string seconds_arg(std::int64_t ms) { return fmt::format("{:.3f}", ms / 1000.0); }
 
 class Echo final : public Workload {
@@ -135,7 +139,16 @@ class Echo final : public Workload {
     };
     if (shape == "open") argv.push_back("--rate=" + std::to_string(param_int(params, "rate")));
 
-    absl::StatusOr<RunResult> result = drive(argv);
+    // The load generator is read from a thread of its own while this thread waits in block_on:
+    // a current_thread runtime runs only inside block_on.
+    absl::StatusOr<RunResult> result = absl::UnknownError("echo: no result");
+    OneShotEvent client_done;
+    std::thread client([&] {
+      result = drive(argv);
+      client_done.set();
+    });
+    rt.block_on(wait_for(&client_done));
+    client.join();
     rt.block_on(stop(std::move(acceptor), &counters));
     if (!result.ok()) return result;
     result->metrics.push_back({"server_connections", static_cast<double>(counters.accepted.load()), "count"});

@@ -2,6 +2,8 @@
 //
 // Synchronization map:
 //   [E1] relaxed RMW of the registered-source count (see epoll_backend.hpp).
+//   [E2] release RMW of that count in register_fd / acquire load in poll: publishes a new
+//        Source to the poller that the kernel hands its pointer to (see epoll_backend.hpp).
 #include "weft/io/epoll_backend.hpp"
 
 #include <fcntl.h>
@@ -76,13 +78,15 @@ bool& ready_of(EpollBackend::Source& s, OpCode code) {
 
 // Under the source's lock: runs the operation's syscall and updates the side's readiness. A
 // short recv or send means the kernel buffer was emptied or filled at that instant: the next
-// data or room comes with a new edge.
+// data or room comes with a new edge. Not so the EOF or error queued behind data that arrived
+// with it: once the peer's end was seen (read_closed), a short recv leaves the side ready.
 std::int64_t perform_tracked(EpollBackend::Source& s, Operation& op) {
   const std::int64_t r = perform(s.fd, op);
   const bool short_transfer =
       (op.code == OpCode::kRecv || op.code == OpCode::kSend) && r > 0 &&
       static_cast<std::size_t>(r) < op.len;
-  if (r == kPending || short_transfer) ready_of(s, op.code) = false;
+  const bool eof_pending = op.code == OpCode::kRecv && s.read_closed;
+  if (r == kPending || (short_transfer && !eof_pending)) ready_of(s, op.code) = false;
   return r;
 }
 
@@ -133,8 +137,15 @@ absl::StatusOr<EpollBackend::Source*> EpollBackend::register_fd(int fd) {
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
   ev.data.ptr = source.get();
-  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) return errno_status("epoll_ctl(ADD)", errno);
-  sources_.fetch_add(1, std::memory_order_relaxed);  // [E1] relaxed: a hint
+  // [E2] release: the Source is constructed before the kernel can hand its pointer to a poll on
+  // another thread. epoll_ctl/epoll_wait order that in the kernel, invisibly to the C++ model
+  // (and to TSan); pairs with the acquire load in poll.
+  sources_.fetch_add(1, std::memory_order_release);
+  if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
+    const int err = errno;
+    sources_.fetch_sub(1, std::memory_order_relaxed);  // [E1] relaxed: a hint
+    return errno_status("epoll_ctl(ADD)", err);
+  }
   return source.release();
 }
 
@@ -231,6 +242,9 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
     n = ::epoll_wait(epfd_, events, max, ms);
   }
   if (n <= 0) return 0;  // timeout, or EINTR: the caller re-polls
+  // [E2] acquire: the construction of every Source these events name (pairs with register_fd;
+  // the count's later RMWs continue that release sequence).
+  (void)sources_.load(std::memory_order_acquire);
   std::size_t completed = 0;
   for (int i = 0; i < n; ++i) {
     auto* source = static_cast<Source*>(events[i].data.ptr);
@@ -242,6 +256,7 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
       if (source->fd < 0) continue;
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         source->read_ready = true;
+        if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) source->read_closed = true;
         reader = try_complete(*source, source->reader);
       }
       if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {

@@ -20,6 +20,10 @@
 // Synchronization map:
 //   [E1] relaxed RMW/load of the registered-source count: a hint for skipping a poll that could
 //        find nothing; a source registered concurrently is polled next time.
+//   [E2] release RMW of the same count in register_fd, before epoll_ctl(ADD) / acquire load in
+//        poll, after epoll_wait returned events: a Source built on one thread reaches the poller
+//        through the kernel (the event's data pointer); this makes that hand-off a
+//        happens-before edge of the C++ model, which TSan checks.
 //   Source state (fd, parked operations) is guarded by the source's SpinLock; the retired list
 //   by retired_mu_. Operation results reach the woken task through the task's state word.
 #pragma once
@@ -51,6 +55,10 @@ class EpollBackend {
     // parks without a syscall that could only say EAGAIN (Tokio clears readiness the same way).
     bool read_ready = true;
     bool write_ready = true;
+    // The peer's FIN, a reset or an error was seen (EPOLLRDHUP, EPOLLHUP, EPOLLERR). Final, as
+    // Tokio's READ_CLOSED: a short recv then does not mean "drained", since the EOF or error
+    // after the data is still to be read and no further edge will announce it.
+    bool read_closed = false;
   };
 
   static absl::StatusOr<std::unique_ptr<EpollBackend>> create();

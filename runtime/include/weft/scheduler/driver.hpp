@@ -51,8 +51,10 @@ class Driver {
   // and an overflow would push its oldest tasks behind newer ones). With `block`, first waits
   // in the reactor until an I/O event, the next timer, or unpark().
   void turn(bool block, std::size_t io_room) {
-    timers_.fire_due(timers_.now_ns());
-    if (!block) {
+    // Timers fired here woke their tasks onto the owner's own queue (a parked worker keeps what
+    // its turn wakes): blocking now would strand them until some later event, so do not block.
+    const bool fired = timers_.fire_due(timers_.now_ns()) != 0;
+    if (!block || fired) {
       if (io_room > 0 && io_->has_sources()) io_->poll(std::chrono::nanoseconds(0), io_room);
       return;
     }

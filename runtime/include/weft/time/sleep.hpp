@@ -95,7 +95,14 @@ struct JoinOrSleep {
   bool await_suspend(std::coroutine_handle<>) {
     Waker waker = current_waker();
     sleep.arm(waker);
-    return handle.register_waker(std::move(waker));  // false: it completed meanwhile
+    if (handle.register_waker(std::move(waker))) return true;
+    // It completed meanwhile. Going on in this poll would be wrong: the armed sleep's waker is
+    // of this poll's epoch, and if the timer fires before the sleep is disarmed, its wake would
+    // re-poll the task at its *next* await of this same poll, resuming that await early (a
+    // later Sleep would return before its deadline with its entry still in the wheel). Suspend
+    // and requeue instead: the next poll has a new epoch, and a late timer wake is ignored.
+    detail::current_task()->wake_self();
+    return true;
   }
   void await_resume() noexcept {}
 };
