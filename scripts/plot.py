@@ -145,6 +145,12 @@ def main(argv=None):
             print(f"{PROG}: note: skipping {workload}/{shape}: no {want} rows",
                   file=sys.stderr)
             continue
+        if config and sub["threads"].nunique() == 1:
+            # One thread count per configuration (echo open loop: one per offered rate): a
+            # curve against threads says nothing; plot_io.py plots it against its parameter.
+            print(f"{PROG}: note: skipping {workload}/{shape} [{config}]: one thread count",
+                  file=sys.stderr)
+            continue
         written.append(plot_one(sub, workload, shape, metric, args.out, args.logx, config))
     if not written:
         weft_csv.die(PROG, "nothing to plot (no throughput metric found)", code=1)
