@@ -1,4 +1,6 @@
 // TcpListener, TcpStream and the registered Socket under both.
+//
+// Synchronization map: [N1] is defined in weft/net/tcp.hpp (the EMFILE backoff counter).
 #include "weft/net/tcp.hpp"
 
 #include <netinet/tcp.h>
@@ -196,7 +198,7 @@ Task<absl::StatusOr<TcpStream>> TcpListener::accept() {
     if (err == EMFILE || err == ENFILE) {
       // Out of fds: the pending connection stays in the backlog. Wait, without spinning, for
       // the open connections to give some back (libuv and Go back off the same way).
-      ++emfile_backoffs_;
+      emfile_backoffs_->fetch_add(1, std::memory_order_relaxed);  // [N1] relaxed: a statistic
       co_await sleep_for(backoff);
       backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
       continue;

@@ -15,8 +15,13 @@
 // Accepting survives running out of file descriptors: on EMFILE or ENFILE accept() backs off
 // (1 ms doubling to 100 ms, sleeping on the runtime's timers, never spinning) and retries, so
 // the connections already open keep being served; emfile_backoffs() counts those waits.
+//
+// Synchronization map:
+//   [N1] relaxed RMW/load of the EMFILE backoff counter: a statistic, readable from any thread
+//        while accept() runs; nothing else is ordered by it.
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -104,14 +109,19 @@ class TcpListener {
   Task<absl::StatusOr<TcpStream>> accept();
 
   absl::StatusOr<SocketAddress> local_addr() const { return socket_.local_addr(); }
-  std::uint64_t emfile_backoffs() const { return emfile_backoffs_; }
+  std::uint64_t emfile_backoffs() const {
+    // [N1] relaxed: a statistic. A moved-from listener has none.
+    return emfile_backoffs_ ? emfile_backoffs_->load(std::memory_order_relaxed) : 0;
+  }
   int native_handle() const { return socket_.fd(); }
   void close() { socket_.close(); }
 
  private:
   explicit TcpListener(Socket socket) : socket_(std::move(socket)) {}
   Socket socket_;
-  std::uint64_t emfile_backoffs_ = 0;
+  // Boxed so the listener stays movable.
+  std::unique_ptr<std::atomic<std::uint64_t>> emfile_backoffs_ =
+      std::make_unique<std::atomic<std::uint64_t>>(0);
 };
 
 }  // namespace weft::net
