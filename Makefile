@@ -13,7 +13,7 @@ BENCH := build/release/harness/bench/weft-bench
 REPS ?= 5
 THREADS ?=
 QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=100 \
-                --param yields=1000 --param pairs=10000
+                --param yields=1000 --param pairs=10000 --param items=20000
 
 .PHONY: all deps build test test-plain test-asan test-tsan test-scripts lint bench bench-quick \
         bench-full bench-io summaries micro plots format clean
@@ -100,6 +100,7 @@ bench-io: build
 
 summaries:
 	$(PYTHON) scripts/summary.py --metric ns_per_task $(CSV)
+	$(PYTHON) scripts/summary.py --metric ns_per_hop $(CSV)
 	$(PYTHON) scripts/summary.py --metric msgs_per_s $(CSV)
 	$(PYTHON) scripts/summary.py --metric latency_p99_us $(CSV)
 	$(PYTHON) scripts/summary.py --metric server_cpu_us_per_msg $(CSV)

@@ -139,7 +139,7 @@ def main(argv=None):
     written = []
     for (workload, shape, config), sub in df.groupby(["workload", "shape", "config"],
                                                     sort=True):
-        metric = weft_csv.throughput_metric(df[df["workload"] == workload], args.metric)
+        metric = weft_csv.throughput_metric(sub, args.metric)
         if metric is None or not (sub["metric"] == metric).any():
             want = args.metric or " / ".join(weft_csv.THROUGHPUT_METRICS)
             print(f"{PROG}: note: skipping {workload}/{shape}: no {want} rows",

@@ -19,7 +19,7 @@ REQUIRED = [
     "metric", "value", "unit",
 ]
 # Preferred throughput metrics, first one present wins.
-THROUGHPUT_METRICS = ["tasks_per_s", "msgs_per_s", "pairs_per_s", "ops_per_s"]
+THROUGHPUT_METRICS = ["tasks_per_s", "msgs_per_s", "hops_per_s", "pairs_per_s", "ops_per_s"]
 GROUP_KEYS = ["workload", "shape", "config", "variant", "threads"]
 # Parameters that describe the scheduler rather than the workload's configuration.
 POLICY_KEYS = {"steal", "victim", "backoff", "flavor"}

@@ -35,17 +35,20 @@ TEST_P(SpawnStorm, EveryShapeCompletesAndCountsItsUnits) {
   auto workload = weft::workloads::make_spawn_storm();
   const weft::workloads::Params params{{"tasks", "20000"}, {"leaves", "10000"},
                                        {"fanout", "10"},   {"yield_tasks", "50"},
-                                       {"yields", "100"},  {"pairs", "2000"}};
+                                       {"yields", "100"},  {"pairs", "2000"},
+                                       {"items", "5000"},  {"stages", "3"},
+                                       {"capacity", "4"}};
   const std::map<std::string, double> expected_units{
       {"flat", 20000},  {"remote", 20000},      {"tree", 11111},
-      {"yield_many", 50 * 101}, {"ping_pong", 4000}, {"chained", 20000}};
+      {"yield_many", 50 * 101}, {"ping_pong", 4000}, {"chained", 20000},
+      {"pipeline", 5000 * 4}};
   for (const std::string& shape : workload->shapes()) {
     auto rt = Runtime::create(GetParam().options);
     ASSERT_TRUE(rt.ok()) << rt.status();
     auto result = workload->run(**rt, shape, params);
     ASSERT_TRUE(result.ok()) << shape << ": " << result.status();
     EXPECT_EQ(result->units, expected_units.at(shape)) << shape;
-    EXPECT_EQ(result->unit, "task");
+    EXPECT_EQ(result->unit, shape == "pipeline" ? "hop" : "task");
     const weft::ShutdownReport report = (*rt)->shutdown();
     EXPECT_EQ(report.cancelled, 0u) << shape << ": nothing is left suspended";
   }

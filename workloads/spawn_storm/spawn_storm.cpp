@@ -1,12 +1,15 @@
 #include "spawn_storm/spawn_storm.hpp"
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "common/event.hpp"
 #include "fmt/format.h"
+#include "weft/sync/channel.hpp"
 #include "weft/weft.hpp"
 
 namespace weft::workloads {
@@ -85,6 +88,34 @@ Task<void> chained(std::int64_t depth, OneShotEvent* done) {
 
 Task<void> wait_for(Countdown* done) { co_await done->wait(); }
 
+// pipeline: a source, `stages` relay tasks and a sink joined by channels of `capacity`; every
+// item crosses every channel, so each hop is a send and a recv (and, when a side waits, a wake).
+Task<void> pipeline_source(Channel<std::int64_t>* out, std::int64_t items) {
+  for (std::int64_t i = 0; i < items; ++i) co_await out->send(i);
+  out->close();
+}
+
+Task<void> pipeline_stage(Channel<std::int64_t>* in, Channel<std::int64_t>* out) {
+  while (std::optional<std::int64_t> v = co_await in->recv()) co_await out->send(*v + 1);
+  out->close();
+}
+
+Task<std::int64_t> pipeline(std::int64_t items, std::int64_t stages, std::int64_t capacity) {
+  std::vector<std::unique_ptr<Channel<std::int64_t>>> channels;
+  for (std::int64_t i = 0; i <= stages; ++i) {
+    channels.push_back(std::make_unique<Channel<std::int64_t>>(static_cast<std::size_t>(capacity)));
+  }
+  std::vector<JoinHandle<void>> tasks;
+  tasks.push_back(weft::spawn(pipeline_source(channels[0].get(), items)));
+  for (std::int64_t i = 0; i < stages; ++i) {
+    tasks.push_back(weft::spawn(pipeline_stage(channels[i].get(), channels[i + 1].get())));
+  }
+  std::int64_t sum = 0;
+  while (std::optional<std::int64_t> v = co_await channels.back()->recv()) sum += *v;
+  for (auto& t : tasks) co_await t;
+  co_return sum;
+}
+
 class SpawnStorm final : public Workload {
  public:
   std::string_view name() const override { return "spawn_storm"; }
@@ -92,7 +123,7 @@ class SpawnStorm final : public Workload {
     return "1M trivial tasks in Tokio's rt_multi_threaded shapes; ns per task";
   }
   std::vector<std::string> shapes() const override {
-    return {"flat", "remote", "tree", "yield_many", "ping_pong", "chained"};
+    return {"flat", "remote", "tree", "yield_many", "ping_pong", "chained", "pipeline"};
   }
   std::vector<ParamSpec> params() const override {
     return {
@@ -103,6 +134,9 @@ class SpawnStorm final : public Workload {
         {"yield_tasks", "1000", "tasks that yield", {"yield_many"}},
         {"yields", "1000", "yields per task", {"yield_many"}},
         {"pairs", "100000", "ping-pong pairs (2 tasks each)", {"ping_pong"}},
+        {"items", "200000", "items through the pipeline", {"pipeline"}},
+        {"stages", "4", "relay tasks between source and sink", {"pipeline"}},
+        {"capacity", "64", "capacity of every channel", {"pipeline"}},
     };
   }
 
@@ -165,6 +199,17 @@ class SpawnStorm final : public Workload {
       OneShotEvent done;
       rt.block_on(chained(depth, &done));
       return tasks(depth);
+    }
+    if (shape == "pipeline") {
+      const std::int64_t items = param_int(params, "items");
+      const std::int64_t stages = param_int(params, "stages");
+      const std::int64_t sum = rt.block_on(pipeline(items, stages, param_int(params, "capacity")));
+      const std::int64_t expected = items * (items - 1) / 2 + items * stages;
+      if (sum != expected) {
+        return absl::InternalError(fmt::format("pipeline: sum {} != expected {}", sum, expected));
+      }
+      // One unit per hop: every item crosses stages + 1 channels.
+      return RunResult{static_cast<double>(items * (stages + 1)), "hop", {}};
     }
     return absl::InvalidArgumentError(fmt::format("spawn_storm: unknown shape '{}'", shape));
   }
