@@ -88,4 +88,11 @@ class Oneshot {
   OneShotEvent ready_;
 };
 
+// A task that completes once `event` (a OneShotEvent or a Countdown) does: what block_on waits
+// for while the work runs elsewhere.
+template <class Event>
+Task<void> wait_for(Event* event) {
+  co_await event->wait();
+}
+
 }  // namespace weft::workloads

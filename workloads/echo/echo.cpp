@@ -86,8 +86,6 @@ Task<void> stop(JoinHandle<void> acceptor, ServerCounters* counters) {
   }
 }
 
-Task<void> wait_for(OneShotEvent* event) { co_await event->wait(); }
-
 std::string seconds_arg(std::int64_t ms) { return fmt::format("{:.3f}", ms / 1000.0); }
 
 class Echo final : public Workload {

@@ -86,8 +86,6 @@ Task<void> chained(std::int64_t depth, OneShotEvent* done) {
   co_await done->wait();
 }
 
-Task<void> wait_for(Countdown* done) { co_await done->wait(); }
-
 // pipeline: a source, `stages` relay tasks and a sink joined by channels of `capacity`; every
 // item crosses every channel, so each hop is a send and a recv (and, when a side waits, a wake).
 Task<void> pipeline_source(Channel<std::int64_t>* out, std::int64_t items) {

@@ -188,7 +188,7 @@ class TimerChurn final : public Workload {
       const std::int64_t pairs = param_int(params, "pairs");
       Countdown done(static_cast<std::int64_t>(workers));
       for (std::size_t i = 0; i < workers; ++i) rt.spawn(insert_cancel(pairs, &done)).detach();
-      rt.block_on(wait(&done));
+      rt.block_on(wait_for(&done));
       return RunResult{static_cast<double>(pairs) * static_cast<double>(workers), "pair", {}};
     }
     if (shape == "million") {
@@ -214,9 +214,6 @@ class TimerChurn final : public Workload {
     }
     return absl::InvalidArgumentError(fmt::format("timer_churn: unknown shape '{}'", shape));
   }
-
- private:
-  static Task<void> wait(Countdown* done) { co_await done->wait(); }
 };
 
 }  // namespace

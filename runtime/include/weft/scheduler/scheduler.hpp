@@ -251,13 +251,16 @@ class Scheduler final : public SchedulerBase {
   // into the injector, where they wait (1 pull per 61 ticks) behind ever newer ones.
   void maintenance(Worker& w, bool periodic) {
     Driver& d = driver();
-    const std::size_t queued = w.local.size_hint();
-    const bool io_due = periodic && d.io().has_sources() &&
-                        queued < variants::kMaxBatch;
-    if (!io_due && !d.timers().maybe_due()) return;
+    // The room for I/O completions, read only when I/O is due (not on every tick).
+    std::size_t io_room = 0;
+    if (periodic && d.io().has_sources()) {
+      const std::size_t queued = w.local.size_hint();
+      if (queued < variants::kMaxBatch) io_room = variants::kMaxBatch - queued;
+    }
+    if (io_room == 0 && !d.timers().maybe_due()) return;
     if (!d.try_acquire()) return;
     C::add(w.counters.driver_polls);
-    d.turn(/*block=*/false, io_due ? variants::kMaxBatch - queued : 0);
+    d.turn(/*block=*/false, io_room);
     d.release();
   }
 

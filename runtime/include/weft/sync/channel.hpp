@@ -146,16 +146,27 @@ class Channel {
   // A waiter's node and the value it carries: a sender's value until it is admitted (moved out)
   // or handed back by close(); the value handed to a receiver. Guarded by lock_ while queued;
   // the waiter reads it after it was notified ([WQ2]) or never queued.
-  struct Node : detail::WaiterNode {
-    std::optional<T> value;
-  };
-
   // Moves the value out and leaves the optional empty (a moved-from optional is still engaged).
   static std::optional<T> take(std::optional<T>& o) noexcept {
     std::optional<T> out(std::move(o));
     o.reset();
     return out;
   }
+
+  struct Node : detail::WaiterNode {
+    std::optional<T> value;
+
+    // A waiter resuming: it either never queued, or was notified (a waiter is resumed only by
+    // its own waker). [WQ2] (inside notified()) makes the notifier's writes to `value` visible.
+    std::optional<T> take_on_resume(bool enqueued) noexcept {
+      if (enqueued) {
+        const bool was_notified = notified();
+        assert(was_notified);
+        (void)was_notified;
+      }
+      return take(value);
+    }
+  };
 
   // --- the ring; every helper requires lock_ ---
   void push_back_locked(T&& v) noexcept {
@@ -305,14 +316,8 @@ class [[nodiscard]] Channel<T>::SendAwaiter {
 
   // nullopt: sent. A value: the channel was closed first; here it is back.
   std::optional<T> await_resume() noexcept {
-    // [WQ2] (inside notified()) makes the admitting receiver's or close()'s writes visible.
-    if (enqueued_) {
-      const bool notified = node_.notified();
-      assert(notified);
-      (void)notified;
-    }
     resumed_ = true;
-    return take(node_.value);
+    return node_.take_on_resume(enqueued_);
   }
 
  private:
@@ -368,14 +373,8 @@ class [[nodiscard]] Channel<T>::RecvAwaiter {
 
   // The value, or nullopt once the channel is closed and drained.
   std::optional<T> await_resume() noexcept {
-    // [WQ2] (inside notified()) makes the sender's hand-off or close() visible.
-    if (enqueued_) {
-      const bool notified = node_.notified();
-      assert(notified);
-      (void)notified;
-    }
     resumed_ = true;
-    return take(node_.value);
+    return node_.take_on_resume(enqueued_);
   }
 
  private:
