@@ -16,7 +16,8 @@ QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=1
                 --param yields=1000 --param pairs=10000 --param items=20000
 
 .PHONY: all deps build test test-plain test-asan test-tsan test-scripts lint bench bench-quick \
-        bench-full bench-io summaries micro plots format clean
+        bench-full bench-io summaries micro plots format clean bench-ci bench-ab baseline \
+        notebook report
 
 all: build
 
@@ -131,6 +132,56 @@ micro: build
 	$(PYTHON) scripts/plot.py --out results/plots $(MICRO_CSV)
 	$(PYTHON) scripts/summary.py --metric ns_per_iteration $(MICRO_CSV)
 
+# The CI regression gate (rules: results/thresholds.toml; checker: scripts/check_regression.py).
+#   kind 1  instructions per iteration of the hot paths (weft-icount under callgrind, which counts
+#           the same on every run) against results/baseline/instructions.csv
+#   kind 2  ratios inside one short spawn_storm run (threads 1..nproc), which cancel the machine's
+#           speed
+# Everything lands in build/bench-ci/; exit 1 names each failed rule with its numbers.
+ICOUNT := build/release/harness/icount/weft-icount
+CI_DIR := build/bench-ci
+CI_REPS ?= 15
+CI_SHAPES := flat,tree,ping_pong,chained,yield_many,pipeline
+CI_PARAMS := --param tasks=200000 --param leaves=100000 --param pairs=20000 --param items=50000 \
+             --param yield_tasks=100 --param yields=1000
+define gate_run
+	@mkdir -p $(1)
+	$(PYTHON) scripts/icount.py --binary $(ICOUNT) --out $(1)/icount.csv
+	$(BENCH) --workload=spawn_storm --shape=$(CI_SHAPES) --variant=all --reps=$(CI_REPS) \
+	  $(THREAD_LIST) $(CI_PARAMS) --out=$(1)/bench.csv >/dev/null
+endef
+bench-ci: build
+	$(call gate_run,$(CI_DIR))
+	$(PYTHON) scripts/check_regression.py --kinds instructions,ratio \
+	  --csv $(CI_DIR)/icount.csv $(CI_DIR)/bench.csv --json $(CI_DIR)/verdicts.json
+
+# Kind 3: wall-clock A/B of BASE (any git revision) against the working tree, alternating runs:
+#   make bench-ab BASE=HEAD~3
+# or of two weft-bench binaries: make bench-ab BASE_BIN=... CAND_BIN=...
+AB_DIR := build/ab
+CAND_BIN ?= $(BENCH)
+BASE_BIN ?= $(AB_DIR)/base-build/harness/bench/weft-bench
+bench-ab: build
+	@test -n "$(BASE)$(filter-out $(AB_DIR)/%,$(BASE_BIN))" || \
+	  { echo "usage: make bench-ab BASE=<git revision>  (or BASE_BIN=... CAND_BIN=...)"; exit 2; }
+	@if [ -n "$(BASE)" ]; then \
+	  rev=$$(git rev-parse --verify --quiet "$(BASE)^{commit}") || \
+	    { echo "bench-ab: BASE=$(BASE) is not a git revision"; exit 2; }; \
+	  rm -rf $(AB_DIR)/base-src && mkdir -p $(AB_DIR)/base-src && \
+	  git archive $$rev | tar -x -C $(AB_DIR)/base-src && \
+	  cmake -S $(AB_DIR)/base-src -B $(AB_DIR)/base-build -G Ninja -DCMAKE_BUILD_TYPE=Release \
+	    -DWEFT_BUILD_TESTS=OFF $(CMAKE_FLAGS) >/dev/null && \
+	  ninja -C $(AB_DIR)/base-build -j $(JOBS) weft-bench; fi
+	$(PYTHON) scripts/bench_ab.py --base-bin $(BASE_BIN) --cand-bin $(CAND_BIN) --out-dir $(AB_DIR)
+	$(PYTHON) scripts/check_regression.py --kinds ab --ab-base $(AB_DIR)/base.csv \
+	  --ab-cand $(AB_DIR)/cand.csv --json $(AB_DIR)/verdicts.json
+
+# Refreshes results/baseline/ (instruction counts and the ratio run) and prints what changed.
+baseline: build
+	$(call gate_run,build/baseline)
+	$(PYTHON) scripts/refresh_baseline.py --icount build/baseline/icount.csv \
+	  --bench build/baseline/bench.csv
+
 # Plots of the newest run in results/runs/ (or CSV=...).
 PLOT_CSV = $(or $(CSV),$(shell ls -t results/runs/*.csv | head -1))
 plots:
@@ -145,3 +196,17 @@ format:
 
 clean:
 	rm -rf build
+
+# The analysis notebook, executed headless on results/ (WEFT_RESULTS=dir for another tree) with
+# Debian's python3 kernel; the executed copy lands in build/notebook/, while the committed
+# notebooks/analysis.ipynb stays without outputs.
+notebook: deps
+	@mkdir -p build/notebook
+	PYDEVD_DISABLE_FILE_VALIDATION=1 $(PYTHON) -m nbconvert --to notebook --execute \
+	  --ExecutePreprocessor.kernel_name=python3 --ExecutePreprocessor.timeout=600 \
+	  --output-dir build/notebook notebooks/analysis.ipynb
+
+# results/README.md: machine, commit, median tables and plots of the newest full run and the
+# newest micro benchmarks, all read from the CSVs in results/runs/.
+report: deps
+	$(PYTHON) scripts/report.py

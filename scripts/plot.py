@@ -61,6 +61,14 @@ def base_label(bases):
     return "speedup vs own smallest-thread run"
 
 
+def png_name(workload, shape, config=""):
+    """File name of the figure of one (workload, shape, config)."""
+    name = f"{workload}_{shape}" if shape else workload
+    if config:
+        name += "_" + config
+    return re.sub(r"[^A-Za-z0-9_.=-]+", "-", name) + ".png"
+
+
 def plot_one(sub, workload, shape, metric, out_dir, logx, config=""):
     stats = weft_csv.rep_stats(sub, metric)
     unit = weft_csv.one_or_mixed(sub.loc[sub["metric"] == metric, "unit"])
@@ -113,13 +121,33 @@ def plot_one(sub, workload, shape, metric, out_dir, logx, config=""):
     ax_s.legend(handles=handles, fontsize=8, loc="upper left")
     fig.suptitle(title_for(sub, workload, shape, config))
     fig.tight_layout(rect=(0, 0, 1, 0.95))
-    name = f"{workload}_{shape}" if shape else workload
-    if config:
-        name += "_" + config
-    path = os.path.join(out_dir, re.sub(r"[^A-Za-z0-9_.=-]+", "-", name) + ".png")
+    path = os.path.join(out_dir, png_name(workload, shape, config))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def plot_all(df, out_dir, metric=None, logx=False):
+    """One figure per (workload, shape, config) of `df` into out_dir; the paths written.
+
+    Notes on stderr for what is skipped (no throughput metric, one thread count)."""
+    written = []
+    for (workload, shape, config), sub in df.groupby(["workload", "shape", "config"],
+                                                    sort=True):
+        m = weft_csv.throughput_metric(sub, metric)
+        if m is None or not (sub["metric"] == m).any():
+            want = metric or " / ".join(weft_csv.THROUGHPUT_METRICS)
+            print(f"{PROG}: note: skipping {workload}/{shape}: no {want} rows",
+                  file=sys.stderr)
+            continue
+        if config and sub["threads"].nunique() == 1:
+            # One thread count per configuration (echo open loop: one per offered rate): a
+            # curve against threads says nothing; plot_io.py plots it against its parameter.
+            print(f"{PROG}: note: skipping {workload}/{shape} [{config}]: one thread count",
+                  file=sys.stderr)
+            continue
+        written.append(plot_one(sub, workload, shape, m, out_dir, logx, config))
+    return written
 
 
 def main(argv=None):
@@ -136,22 +164,7 @@ def main(argv=None):
         weft_csv.die(PROG, f"metric '{args.metric}' not in the data; available: "
                      + ", ".join(sorted(set(df["metric"]))))
     os.makedirs(args.out, exist_ok=True)
-    written = []
-    for (workload, shape, config), sub in df.groupby(["workload", "shape", "config"],
-                                                    sort=True):
-        metric = weft_csv.throughput_metric(sub, args.metric)
-        if metric is None or not (sub["metric"] == metric).any():
-            want = args.metric or " / ".join(weft_csv.THROUGHPUT_METRICS)
-            print(f"{PROG}: note: skipping {workload}/{shape}: no {want} rows",
-                  file=sys.stderr)
-            continue
-        if config and sub["threads"].nunique() == 1:
-            # One thread count per configuration (echo open loop: one per offered rate): a
-            # curve against threads says nothing; plot_io.py plots it against its parameter.
-            print(f"{PROG}: note: skipping {workload}/{shape} [{config}]: one thread count",
-                  file=sys.stderr)
-            continue
-        written.append(plot_one(sub, workload, shape, metric, args.out, args.logx, config))
+    written = plot_all(df, args.out, args.metric, args.logx)
     if not written:
         weft_csv.die(PROG, "nothing to plot (no throughput metric found)", code=1)
     for p in written:

@@ -29,6 +29,13 @@ import plot  # noqa: E402
 import weft_csv  # noqa: E402
 
 PROG = "plot_io.py"
+# The file each plot writes, by the (workload, shape) it draws from (report.py links them).
+PNGS = {
+    ("echo", "closed"): "echo_msgs_vs_connections.png",
+    ("echo", "open"): "echo_p99_vs_load.png",
+    ("timer_churn", "accuracy"): "timer_lateness.png",
+    ("timer_churn", "million"): "timer_million.png",
+}
 
 
 def with_param(df, key, cast=float):
@@ -79,7 +86,7 @@ def echo_connections(df, out_dir):
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
-    return save(fig, out_dir, "echo_msgs_vs_connections.png", d, "echo: msgs/s vs connections")
+    return save(fig, out_dir, PNGS["echo", "closed"], d, "echo: msgs/s vs connections")
 
 
 def echo_latency(df, out_dir):
@@ -102,7 +109,7 @@ def echo_latency(df, out_dir):
         ax.set_title("from the intended send time (no coordinated omission)", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
-    return save(fig, out_dir, "echo_p99_vs_load.png", d, "echo open loop: latency vs load")
+    return save(fig, out_dir, PNGS["echo", "open"], d, "echo open loop: latency vs load")
 
 
 def timer_lateness(df, out_dir):
@@ -129,7 +136,7 @@ def timer_lateness(df, out_dir):
     ax.set_title("random 1-100 ms sleeps while every worker runs CPU-bound tasks", fontsize=10)
     ax.grid(True, axis="y", which="both", alpha=0.3)
     ax.legend(fontsize=8)
-    return save(fig, out_dir, "timer_lateness.png", d, "timer_churn accuracy")
+    return save(fig, out_dir, PNGS["timer_churn", "accuracy"], d, "timer_churn accuracy")
 
 
 def timer_million(df, out_dir):
@@ -151,7 +158,13 @@ def timer_million(df, out_dir):
         ax.set_xticklabels([f"{v}\nt={t}" for v, t in keys], fontsize=7)
         ax.set_title(label, fontsize=10)
         ax.grid(True, axis="y", alpha=0.3)
-    return save(fig, out_dir, "timer_million.png", d, "timer_churn million")
+    return save(fig, out_dir, PNGS["timer_churn", "million"], d, "timer_churn million")
+
+
+def plot_all(df, out_dir):
+    """Every plot above that `df` has rows for, into out_dir; the paths written."""
+    plots = (echo_connections, echo_latency, timer_lateness, timer_million)
+    return [p for p in (f(df, out_dir) for f in plots) if p is not None]
 
 
 def main(argv=None):
@@ -162,9 +175,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
     df = weft_csv.load_or_die(PROG, args.csv)
     os.makedirs(args.out, exist_ok=True)
-    written = [p for p in (f(df, args.out) for f in
-                           (echo_connections, echo_latency, timer_lateness, timer_million))
-               if p is not None]
+    written = plot_all(df, args.out)
     if not written:
         weft_csv.die(PROG, "no echo or timer_churn rows to plot", code=1)
     for p in written:

@@ -116,6 +116,11 @@ def throughput_metric(df, preferred=None):
     return next((m for m in THROUGHPUT_METRICS if m in present), None)
 
 
+def higher_is_better(metric):
+    """Throughputs (x_per_s) are better high; times, latencies and counts are better low."""
+    return metric in THROUGHPUT_METRICS or metric.endswith("_per_s")
+
+
 def one_or_mixed(series):
     """The single distinct (non-empty) value of `series` as text, else 'mixed'."""
     vals = sorted({str(v) for v in series.dropna() if str(v) != ""})

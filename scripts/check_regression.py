@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""The regression gate: checks fresh results against results/thresholds.toml.
+
+    check_regression.py --rules results/thresholds.toml --csv build/bench-ci/*.csv \
+        [--baseline-dir results/baseline] [--kinds instructions,ratio] \
+        [--ab-base base.csv --ab-cand cand.csv] [--json verdicts.json]
+
+Prints one line per rule (per `each` value): verdict, rule, value, bound and the numbers behind
+it, then a summary. Exit status: 0 all pass, 1 a rule failed, 2 bad input (a missing file, an
+unknown column, a malformed rule, a rule that matches no rows) with a message naming it.
+
+The rules and their kinds are described in scripts/gate_rules.py. `--kinds` lists the kinds to
+check (all three by default); a kind whose input was not given is then bad input, so CI cannot
+pass by forgetting a file. evaluate() is the same check as a function (the notebook uses it).
+"""
+import argparse
+import fnmatch
+import json
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import weft_csv  # noqa: E402
+from gate_rules import INT_COLUMNS, GateError, load_rules  # noqa: E402
+
+PROG = "check_regression"
+KINDS = ("instructions", "ratio", "ab")
+ICOUNT_WORKLOAD = "icount"
+ICOUNT_METRIC = "instructions_per_iter"
+BASELINE_INSTRUCTIONS = "instructions.csv"
+
+
+def _load(paths):
+    try:
+        return weft_csv.load(list(paths))
+    except weft_csv.CsvError as e:
+        raise GateError(str(e)) from None
+
+
+def _select(df, where):
+    mask = None
+    for col, val in where.items():
+        col_vals = df[col] if col not in INT_COLUMNS else df[col].astype("Int64")
+        m = col_vals == (int(val) if col in INT_COLUMNS else str(val))
+        mask = m if mask is None else mask & m
+    return df if mask is None else df[mask]
+
+
+def _describe(where):
+    return " ".join(f"{k}={v}" for k, v in where.items())
+
+
+def _verdict(rule, kind, ok, value, bound, detail, label=None):
+    return {"rule": label or rule["name"], "kind": kind, "value": value, "bound": bound,
+            "verdict": "PASS" if ok else "FAIL", "detail": detail}
+
+
+def _error(rule, kind, detail):
+    return {"rule": rule["name"], "kind": kind, "value": None, "bound": None,
+            "verdict": "ERROR", "detail": detail}
+
+
+def _groups(df, rule):
+    """(label, {col: value}) for each distinct value of the rule's `each` columns in df."""
+    each = rule["each"]
+    if not each:
+        return [(rule["name"], {})]
+    keys = df[each].drop_duplicates().sort_values(each).itertuples(index=False, name=None)
+    return [(f"{rule['name']}[{','.join(map(str, k))}]", dict(zip(each, k))) for k in keys]
+
+
+# --- kind 1: instruction counts ---
+
+def check_instructions(rule, fresh, baseline):
+    pattern = rule["case"]
+    def cases(df):
+        df = df[(df["workload"] == ICOUNT_WORKLOAD) & (df["metric"] == ICOUNT_METRIC)]
+        keyed = df.assign(case=df["shape"] + "/" + df["variant"])
+        keyed = keyed[keyed["case"].map(lambda c: fnmatch.fnmatchcase(c, pattern))]
+        return keyed.groupby("case")["value"].median()
+    base, new = cases(baseline), cases(fresh)
+    if base.empty:
+        return [_error(rule, "instructions", f"no baseline case matches '{pattern}'")]
+    out = []
+    limit = rule["max_increase_pct"]
+    for case, b in base.items():
+        label = f"{rule['name']}[{case}]"
+        if case not in new:
+            out.append({**_error(rule, "instructions",
+                                 f"case {case} is in the baseline but not in the fresh run"),
+                        "rule": label})
+            continue
+        change = (new[case] / b - 1.0) * 100.0
+        out.append(_verdict(rule, "instructions", change <= limit, round(change, 2), limit,
+                            f"{new[case]:.1f} vs baseline {b:.1f} instructions/iter "
+                            f"({change:+.2f}%, limit +{limit}%)", label))
+    return out
+
+
+# --- kind 2: ratios inside one run ---
+
+def check_ratio(rule, df):
+    scope = _select(df, rule["where"])
+    nums = _select(scope, rule["num"])
+    if nums.empty:
+        return [_error(rule, "ratio", f"no rows match {_describe({**rule['where'], **rule['num']})}")]
+    out = []
+    for label, group in _groups(nums, rule):
+        num_where = {**group, **rule["num"]}
+        den_where = {**group, **rule["den"]}
+        n, d = _select(scope, num_where), _select(scope, den_where)
+        if d.empty:
+            out.append({**_error(rule, "ratio", f"no rows match {_describe({**rule['where'], **den_where})}"),
+                        "rule": label})
+            continue
+        n_med, d_med = n["value"].median(), d["value"].median()
+        ratio = n_med / d_med if d_med else float("inf")
+        ok, bound = True, []
+        if "floor" in rule:
+            ok &= ratio >= rule["floor"]
+            bound.append(f">= {rule['floor']}")
+        if "ceiling" in rule:
+            ok &= ratio <= rule["ceiling"]
+            bound.append(f"<= {rule['ceiling']}")
+        detail = (f"{_describe(num_where)}: {n_med:.4g} (n={len(n)}) / "
+                  f"{_describe(den_where)}: {d_med:.4g} (n={len(d)})")
+        out.append(_verdict(rule, "ratio", ok, round(ratio, 4), " and ".join(bound), detail, label))
+    return out
+
+
+# --- kind 3: wall-clock A/B ---
+
+def mann_whitney_worse(cand, base, metric):
+    """One-sided p-value that the candidate's values are worse than the baseline's."""
+    from scipy.stats import mannwhitneyu
+    alternative = "less" if weft_csv.higher_is_better(metric) else "greater"
+    return float(mannwhitneyu(cand, base, alternative=alternative).pvalue)
+
+
+def slowdown_pct(cand_median, base_median, metric):
+    """How much slower the candidate is, in percent (negative: faster)."""
+    if weft_csv.higher_is_better(metric):
+        return (base_median / cand_median - 1.0) * 100.0
+    return (cand_median / base_median - 1.0) * 100.0
+
+
+def check_ab(rule, base_df, cand_df):
+    metric = rule["where"]["metric"]
+    base_scope, cand_scope = _select(base_df, rule["where"]), _select(cand_df, rule["where"])
+    if cand_scope.empty:
+        return [_error(rule, "ab", f"no candidate rows match {_describe(rule['where'])}")]
+    out = []
+    for label, group in _groups(cand_scope, rule):
+        base, cand = _select(base_scope, group)["value"], _select(cand_scope, group)["value"]
+        if min(len(base), len(cand)) < rule["pairs"]:
+            out.append({**_error(rule, "ab", f"{_describe(group)}: {len(base)} baseline and "
+                                             f"{len(cand)} candidate values, need {rule['pairs']}"),
+                        "rule": label})
+            continue
+        p = mann_whitney_worse(cand.to_numpy(), base.to_numpy(), metric)
+        slow = slowdown_pct(cand.median(), base.median(), metric)
+        fail = p < rule["p"] and slow > rule["max_slowdown_pct"]
+        detail = (f"{metric} median {cand.median():.4g} vs baseline {base.median():.4g} "
+                  f"({slow:+.1f}%), Mann-Whitney p={p:.2g} (n={len(cand)}+{len(base)}); fails at "
+                  f"p < {rule['p']} and slowdown > {rule['max_slowdown_pct']}%")
+        out.append(_verdict(rule, "ab", not fail, round(slow, 2),
+                            f"p<{rule['p']} & >{rule['max_slowdown_pct']}%", detail, label))
+    return out
+
+
+def evaluate(thresholds_path, csv_paths, baseline_dir="results/baseline", kinds=None,
+             ab_base=None, ab_cand=None):
+    """Verdicts (dicts: rule, kind, value, bound, verdict, detail) of every rule of the chosen
+    kinds. kinds=None checks the kinds whose input is present and skips the others. Raises
+    GateError on bad input; a rule that matches no rows gives an ERROR verdict."""
+    rules = load_rules(thresholds_path)
+    fresh = _load(csv_paths) if csv_paths else None
+    has_icount = fresh is not None and (fresh["workload"] == ICOUNT_WORKLOAD).any()
+    has_runs = fresh is not None and (fresh["workload"] != ICOUNT_WORKLOAD).any()
+    available = {"instructions": has_icount, "ratio": has_runs,
+                 "ab": ab_base is not None and ab_cand is not None}
+    explicit = kinds is not None
+    kinds = set(kinds if explicit else KINDS)
+    baseline = None
+    if "instructions" in kinds and (explicit or has_icount):
+        baseline = _load([os.path.join(baseline_dir, BASELINE_INSTRUCTIONS)])
+    ab = None
+    if "ab" in kinds and (explicit or available["ab"]):
+        if not available["ab"]:
+            raise GateError("the ab rules need --ab-base and --ab-cand")
+        ab = (_load([ab_base]), _load([ab_cand]))
+    out = []
+    for rule in rules:
+        kind = rule["kind"]
+        if kind not in kinds:
+            continue
+        if not available[kind]:
+            if explicit:
+                raise GateError(f"rule {rule['name']}: no {kind} input given "
+                                f"({'icount rows' if kind == 'instructions' else 'bench rows'}"
+                                f" in --csv)")
+            out.append({**_error(rule, kind, "no input for this kind"), "verdict": "SKIP"})
+        elif kind == "instructions":
+            out.extend(check_instructions(rule, fresh, baseline))
+        elif kind == "ratio":
+            out.extend(check_ratio(rule, fresh))
+        else:
+            out.extend(check_ab(rule, *ab))
+    return out
+
+
+def _fmt(v):
+    return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
+
+
+def report(verdicts, stream=sys.stdout):
+    width = max((len(v["rule"]) for v in verdicts), default=10)
+    for v in verdicts:
+        print(f"{v['verdict']:<5} {v['kind']:<12} {v['rule']:<{width}}  value={_fmt(v['value'])}"
+              f"  bound={_fmt(v['bound'])}  {v['detail']}", file=stream)
+    counts = {k: sum(v["verdict"] == k for v in verdicts) for k in ("PASS", "FAIL", "ERROR", "SKIP")}
+    print(f"{PROG}: {len(verdicts)} checks: " +
+          ", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n or k in ("PASS", "FAIL")),
+          file=stream)
+    failed = [v["rule"] for v in verdicts if v["verdict"] == "FAIL"]
+    if failed:
+        print(f"{PROG}: FAILED: {', '.join(failed)}", file=stream)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap.add_argument("--rules", default="results/thresholds.toml")
+    ap.add_argument("--csv", nargs="*", default=[], help="fresh run CSVs (icount and bench rows)")
+    ap.add_argument("--baseline-dir", default="results/baseline")
+    ap.add_argument("--kinds", help=f"comma-separated subset of {','.join(KINDS)}")
+    ap.add_argument("--ab-base", help="CSV of the baseline build's A/B reps (bench_ab.py)")
+    ap.add_argument("--ab-cand", help="CSV of the candidate build's A/B reps (bench_ab.py)")
+    ap.add_argument("--json", help="also write the verdicts to this JSON file")
+    args = ap.parse_args(argv)
+    kinds = None
+    if args.kinds:
+        kinds = [k.strip() for k in args.kinds.split(",") if k.strip()]
+        bad = [k for k in kinds if k not in KINDS]
+        if bad:
+            weft_csv.die(PROG, f"--kinds: unknown kind(s) {', '.join(bad)} (valid: {', '.join(KINDS)})")
+    try:
+        verdicts = evaluate(args.rules, args.csv, args.baseline_dir, kinds,
+                            args.ab_base, args.ab_cand)
+    except GateError as e:
+        weft_csv.die(PROG, str(e))
+    if not verdicts:
+        weft_csv.die(PROG, f"no rule of kind(s) {args.kinds or 'any'} in {args.rules}")
+    report(verdicts)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(verdicts, f, indent=1)
+    errors = [v for v in verdicts if v["verdict"] == "ERROR"]
+    if errors:
+        weft_csv.die(PROG, "; ".join(f"{v['rule']}: {v['detail']}" for v in errors))
+    return 1 if any(v["verdict"] == "FAIL" for v in verdicts) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
