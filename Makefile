@@ -17,17 +17,18 @@ QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=1
 
 .PHONY: all deps build test test-plain test-asan test-tsan test-scripts lint bench bench-quick \
         bench-full bench-io summaries micro plots format clean bench-ci bench-ab baseline \
-        notebook report
+        notebook report plants
 
 all: build
 
 deps:
 	@bash scripts/install-deps.sh
 
-# $(call cmake_build,dir,build type,extra flags)
+# $(call cmake_build,dir,build type,extra flags[,targets])
 define cmake_build
 	cmake -S . -B $(1) -G Ninja -DCMAKE_BUILD_TYPE=$(2) $(3) $(CMAKE_FLAGS) >/dev/null
-	ninja -C $(1) -j $(JOBS)
+	ninja -C $(1) -j $(JOBS) $(4)
+
 endef
 
 build: deps
@@ -57,8 +58,15 @@ test-tsan:
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  setarch $$(uname -m) -R ctest --test-dir build/tsan --output-on-failure -j $(JOBS)
 
-test-scripts:
+# The scripts' tests include the gate's proof (tests/scripts/test_gate_plants.py): it needs the
+# Release build and the two planted builds of weft-icount and weft-bench.
+test-scripts: build plants
 	$(PYTHON) -m pytest -q tests/scripts
+
+# Test-only builds with a planted slowdown (runtime/CMakeLists.txt, WEFT_PLANT).
+PLANTS := spin no_lifo
+plants: deps
+	$(foreach p,$(PLANTS),$(call cmake_build,build/plant-$(p),Release,-DWEFT_PLANT=$(p) -DWEFT_BUILD_TESTS=OFF,weft-icount weft-bench))
 
 # The default sweep, every variant x threads 1..nproc (and current_thread where it says so):
 #   spawn_storm  every shape, $(REPS) reps

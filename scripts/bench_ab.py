@@ -20,6 +20,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import weft_csv  # noqa: E402
+from check_regression import select_rules  # noqa: E402
 from gate_rules import GateError, load_rules  # noqa: E402
 
 PROG = "bench_ab"
@@ -53,12 +54,13 @@ def main(argv=None):
     ap.add_argument("--cand-bin", required=True, help="the candidate's weft-bench")
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--pairs", type=int, help="override every rule's number of pairs")
+    ap.add_argument("--rule", action="append", help="run only ab rules named like this glob")
     args = ap.parse_args(argv)
     for b in (args.base_bin, args.cand_bin):
         if not os.access(b, os.X_OK):
             weft_csv.die(PROG, f"{b}: no such executable (build it first)")
     try:
-        rules = [r for r in load_rules(args.rules) if r["kind"] == "ab"]
+        rules = [r for r in select_rules(load_rules(args.rules), args.rule) if r["kind"] == "ab"]
     except GateError as e:
         weft_csv.die(PROG, str(e))
     if not rules:

@@ -41,13 +41,15 @@ def _select(df, where):
     mask = None
     for col, val in where.items():
         col_vals = df[col] if col not in INT_COLUMNS else df[col].astype("Int64")
-        m = col_vals == (int(val) if col in INT_COLUMNS else str(val))
+        cast = int if col in INT_COLUMNS else str
+        m = col_vals.isin([cast(v) for v in (val if isinstance(val, list) else [val])])
         mask = m if mask is None else mask & m
     return df if mask is None else df[mask]
 
 
 def _describe(where):
-    return " ".join(f"{k}={v}" for k, v in where.items())
+    return " ".join(f"{k}={'|'.join(map(str, v)) if isinstance(v, list) else v}"
+                    for k, v in where.items())
 
 
 def _verdict(rule, kind, ok, value, bound, detail, label=None):
@@ -99,6 +101,22 @@ def check_instructions(rule, fresh, baseline):
 
 # --- kind 2: ratios inside one run ---
 
+PAIR_KEY = ["run_id", "rep"]
+
+
+def paired_ratios(num, den):
+    """num/den rep by rep, when both sides have one row per (run_id, rep) and the same ones.
+
+    weft-bench runs repetitions outermost, so rep i of every variant and thread count ran close
+    together in time: a spell of a slower machine (another tenant, a frequency change) weighs
+    on both sides of a pair, and the median of the pairs' ratios cancels it where the ratio of
+    the two medians would not. None when the rows do not pair up (then: ratio of medians)."""
+    n, d = num.set_index(PAIR_KEY)["value"], den.set_index(PAIR_KEY)["value"]
+    if (len(n) < 3 or not n.index.is_unique or not d.index.is_unique
+            or set(n.index) != set(d.index)):
+        return None
+    return n / d.reindex(n.index)
+
 def check_ratio(rule, df):
     scope = _select(df, rule["where"])
     nums = _select(scope, rule["num"])
@@ -106,15 +124,19 @@ def check_ratio(rule, df):
         return [_error(rule, "ratio", f"no rows match {_describe({**rule['where'], **rule['num']})}")]
     out = []
     for label, group in _groups(nums, rule):
-        num_where = {**group, **rule["num"]}
-        den_where = {**group, **rule["den"]}
+        num_where = {**rule["num"], **group}  # the group narrows a list in num
+        den_where = {**group, **rule["den"]}  # den may override the group (variant = "mutex")
         n, d = _select(scope, num_where), _select(scope, den_where)
         if d.empty:
             out.append({**_error(rule, "ratio", f"no rows match {_describe({**rule['where'], **den_where})}"),
                         "rule": label})
             continue
         n_med, d_med = n["value"].median(), d["value"].median()
-        ratio = n_med / d_med if d_med else float("inf")
+        paired = paired_ratios(n, d)
+        if paired is not None:
+            ratio, how = float(paired.median()), f"median of {len(paired)} per-rep ratios"
+        else:
+            ratio, how = (n_med / d_med if d_med else float("inf")), "ratio of medians"
         ok, bound = True, []
         if "floor" in rule:
             ok &= ratio >= rule["floor"]
@@ -123,7 +145,7 @@ def check_ratio(rule, df):
             ok &= ratio <= rule["ceiling"]
             bound.append(f"<= {rule['ceiling']}")
         detail = (f"{_describe(num_where)}: {n_med:.4g} (n={len(n)}) / "
-                  f"{_describe(den_where)}: {d_med:.4g} (n={len(d)})")
+                  f"{_describe(den_where)}: {d_med:.4g} (n={len(d)}); {how}")
         out.append(_verdict(rule, "ratio", ok, round(ratio, 4), " and ".join(bound), detail, label))
     return out
 
@@ -168,12 +190,24 @@ def check_ab(rule, base_df, cand_df):
     return out
 
 
+def select_rules(rules, only):
+    """The rules whose name matches one of the globs in `only` (all if None)."""
+    if not only:
+        return rules
+    chosen = [r for r in rules if any(fnmatch.fnmatchcase(r["name"], g) for g in only)]
+    if not chosen:
+        raise GateError(f"no rule is named like {', '.join(only)} "
+                        f"(rules: {', '.join(r['name'] for r in rules)})")
+    return chosen
+
+
 def evaluate(thresholds_path, csv_paths, baseline_dir="results/baseline", kinds=None,
-             ab_base=None, ab_cand=None):
+             ab_base=None, ab_cand=None, only=None):
     """Verdicts (dicts: rule, kind, value, bound, verdict, detail) of every rule of the chosen
-    kinds. kinds=None checks the kinds whose input is present and skips the others. Raises
-    GateError on bad input; a rule that matches no rows gives an ERROR verdict."""
-    rules = load_rules(thresholds_path)
+    kinds (and names: `only`, globs). kinds=None checks the kinds whose input is present and
+    skips the others. Raises GateError on bad input; a rule that matches no rows gives an ERROR
+    verdict."""
+    rules = select_rules(load_rules(thresholds_path), only)
     fresh = _load(csv_paths) if csv_paths else None
     has_icount = fresh is not None and (fresh["workload"] == ICOUNT_WORKLOAD).any()
     has_runs = fresh is not None and (fresh["workload"] != ICOUNT_WORKLOAD).any()
@@ -235,6 +269,8 @@ def main(argv=None):
     ap.add_argument("--kinds", help=f"comma-separated subset of {','.join(KINDS)}")
     ap.add_argument("--ab-base", help="CSV of the baseline build's A/B reps (bench_ab.py)")
     ap.add_argument("--ab-cand", help="CSV of the candidate build's A/B reps (bench_ab.py)")
+    ap.add_argument("--rule", action="append", help="check only rules named like this glob "
+                    "(repeatable)")
     ap.add_argument("--json", help="also write the verdicts to this JSON file")
     args = ap.parse_args(argv)
     kinds = None
@@ -245,7 +281,7 @@ def main(argv=None):
             weft_csv.die(PROG, f"--kinds: unknown kind(s) {', '.join(bad)} (valid: {', '.join(KINDS)})")
     try:
         verdicts = evaluate(args.rules, args.csv, args.baseline_dir, kinds,
-                            args.ab_base, args.ab_cand)
+                            args.ab_base, args.ab_cand, args.rule)
     except GateError as e:
         weft_csv.die(PROG, str(e))
     if not verdicts:

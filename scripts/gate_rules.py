@@ -16,6 +16,7 @@ Kinds:
   instructions  callgrind instructions per iteration of the `icount` rows whose "shape/variant"
                 matches the glob `case`, against results/baseline/instructions.csv; fails above
                 +max_increase_pct.
+  A filter (where, num, den) is a table of column = value, or column = [values] for any of them.
   ratio         median of the rows matching where+num over the median of those matching
                 where+den, in the same run; `each` (a column or a list of columns) evaluates the
                 rule once per distinct value, which num/den may override (den = { variant =
@@ -58,8 +59,10 @@ def _check_filter(where, label, key):
         if col not in COLUMNS:
             raise GateError(f"{label}: '{key}' names unknown column '{col}' "
                             f"(columns: {', '.join(sorted(COLUMNS))})")
-        if not isinstance(val, (str, int)):
-            raise GateError(f"{label}: '{key}.{col}' must be a string or an integer")
+        vals = val if isinstance(val, list) else [val]
+        if not vals or not all(isinstance(v, (str, int)) for v in vals):
+            raise GateError(f"{label}: '{key}.{col}' must be a string, an integer or a list of "
+                            f"them")
 
 
 def _check_rule(rule, index, path):

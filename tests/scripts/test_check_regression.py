@@ -239,3 +239,20 @@ def test_evaluate_skips_kinds_without_input_when_none_are_named(gate):
     out = check_regression.evaluate(rules, [bench_only], base_dir)
     assert {v["verdict"] for v in out if v["kind"] == "instructions"} == {"SKIP"}
     assert {v["verdict"] for v in out if v["kind"] == "ratio"} == {"PASS"}
+
+
+def test_ratios_pair_up_rep_by_rep_so_a_slow_spell_cancels(tmp_path):
+    # Reps 2 and 3 ran while the machine was slow (both sides lost 60%); in rep 4 only ring did.
+    rows = bench_rows({("mutex", "flat", 1): [10.0, 4.0, 4.0, 10.0, 10.0],
+                       ("ring", "flat", 1): [12.0, 4.8, 4.8, 4.8, 12.0]})
+    rules = write_rules(tmp_path / "r.toml", VS_MUTEX_RULE)
+    out = check_regression.evaluate(rules, [write_csv(tmp_path / "f.csv", rows)], kinds=["ratio"])
+    ring = {v["rule"]: v for v in out}["flat-vs-mutex[ring]"]
+    assert ring["value"] == pytest.approx(1.2)
+    assert "median of 5 per-rep ratios" in ring["detail"]
+    # Without a common (run_id, rep) key the rule falls back to the ratio of the medians.
+    for r in rows:
+        r["run_id"] = r["variant"]
+    out = check_regression.evaluate(rules, [write_csv(tmp_path / "g.csv", rows)], kinds=["ratio"])
+    ring = {v["rule"]: v for v in out}["flat-vs-mutex[ring]"]
+    assert ring["value"] == pytest.approx(0.48) and "ratio of medians" in ring["detail"]

@@ -60,6 +60,14 @@ inline constexpr std::uint32_t kMinInjectorInterval = 2;
 inline constexpr double kTargetIntervalNs = 200'000;  // polling time one interval should span
 inline constexpr std::uint32_t kMaxLifoPollsInARow = 3;
 
+#if defined(WEFT_PLANT_SPIN)
+// Test-only planted slowdown (-DWEFT_PLANT=spin, runtime/CMakeLists.txt): a fixed 64-iteration
+// loop before every poll, so the regression gate's tests can prove the gate catches a slowdown.
+inline void planted_spin() {
+  for (int i = 0; i < 64; ++i) asm volatile("" ::: "memory");
+}
+#endif
+
 template <variants::Variant V>
 class Scheduler final : public SchedulerBase {
   using LocalQueue = typename V::template LocalQueue<TaskHeader*>;
@@ -110,8 +118,13 @@ class Scheduler final : public SchedulerBase {
       if (is_yield) {
         requeue(w, task);
       } else {
+#if defined(WEFT_PLANT_NO_LIFO)
+        // Test-only planted slowdown (-DWEFT_PLANT=no_lifo): as if there were no LIFO slot.
+        push_local(w, task);
+#else
         if (w.lifo != nullptr) push_local(w, w.lifo);
         w.lifo = task;
+#endif
       }
       if (workers_.size() > 1) notify_parked();
       return;
@@ -269,6 +282,9 @@ class Scheduler final : public SchedulerBase {
     // rather than search(): it stops searching either way, and wakes another if it was the last.
     if (w.searching) found_work(w, task);
     C::add(w.counters.polls);
+#if defined(WEFT_PLANT_SPIN)
+    planted_spin();  // test-only, see above
+#endif
     if (run_task(task) == Ran::kRequeue) {
       requeue(w, task);
       if (workers_.size() > 1) notify_parked();

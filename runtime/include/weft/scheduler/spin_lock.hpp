@@ -26,13 +26,13 @@ class SpinLock {
   static constexpr unsigned kMaxBackoff = 64;  // pauses between looks, at most
 
   void lock() noexcept {
-    // [SL1] acquire: see everything the previous holder wrote.
     unsigned backoff = 1;
+    // [SL1] acquire: see everything the previous holder wrote.
     while (locked_.exchange(true, std::memory_order_acquire)) {
-      // [SL3] relaxed: spin on a shared read, not on the exchange.
       do {
         for (unsigned i = 0; i < backoff; ++i) variants::cpu_relax();
         if (backoff < kMaxBackoff) backoff *= 2;
+        // [SL3] relaxed: spin on a shared read, not on the exchange.
       } while (locked_.load(std::memory_order_relaxed));
     }
   }
