@@ -22,8 +22,9 @@ Kinds:
                 rule once per distinct value, which num/den may override (den = { variant =
                 "mutex" } compares every variant with mutex); fails below `floor` (or above
                 `ceiling`).
-  ab            the candidate's and the baseline's reps of the rows matching where (per `each`),
-                alternated by scripts/bench_ab.py running `weft-bench <args>` `pairs` times each;
+  ab            the candidate's and the baseline's samples of the rows matching where (per
+                `each`), alternated by scripts/bench_ab.py running `weft-bench <args>` `pairs`
+                times each (a sample: the median of a run's `reps` repetitions);
                 fails when a one-sided Mann-Whitney U test gives p < `p` and the median slowdown
                 is above max_slowdown_pct.
 
@@ -46,9 +47,9 @@ class GateError(Exception):
 KEYS = {
     "instructions": ({"case", "max_increase_pct"}, {"name"}),
     "ratio": ({"where", "num", "den"}, {"name", "each", "floor", "ceiling"}),
-    "ab": ({"args", "where", "max_slowdown_pct"}, {"name", "each", "pairs", "p"}),
+    "ab": ({"args", "where", "max_slowdown_pct"}, {"name", "each", "pairs", "reps", "p"}),
 }
-DEFAULTS = {"ab": {"pairs": 9, "p": 0.01, "each": []}, "ratio": {"each": []}}
+DEFAULTS = {"ab": {"pairs": 9, "reps": 3, "p": 0.01, "each": []}, "ratio": {"each": []}}
 NUMBER = (int, float)
 
 
@@ -104,8 +105,9 @@ def _check_rule(rule, index, path):
     if kind == "ab":
         if not isinstance(rule["args"], str) or not rule["args"].strip():
             raise GateError(f"{label}: 'args' must be weft-bench's arguments as one string")
-        if not isinstance(rule["pairs"], int) or rule["pairs"] < 2:
-            raise GateError(f"{label}: 'pairs' must be an integer >= 2")
+        for key, least in (("pairs", 2), ("reps", 1)):
+            if not isinstance(rule[key], int) or rule[key] < least:
+                raise GateError(f"{label}: '{key}' must be an integer >= {least}")
         for key in ("p", "max_slowdown_pct"):
             if not isinstance(rule[key], NUMBER):
                 raise GateError(f"{label}: '{key}' must be a number")

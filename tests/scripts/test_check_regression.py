@@ -256,3 +256,34 @@ def test_ratios_pair_up_rep_by_rep_so_a_slow_spell_cancels(tmp_path):
     out = check_regression.evaluate(rules, [write_csv(tmp_path / "g.csv", rows)], kinds=["ratio"])
     ring = {v["rule"]: v for v in out}["flat-vs-mutex[ring]"]
     assert ring["value"] == pytest.approx(0.48) and "ratio of medians" in ring["detail"]
+
+
+FAKE_BENCH = """#!/bin/sh
+# A stand-in weft-bench: logs which side ran, writes 3 reps of one measurement (value = rep*10).
+echo "{side}" >> "{log}"
+for a in "$@"; do case "$a" in --out=*) out="${{a#--out=}}";; esac; done
+echo "{header}" > "$out"
+for rep in 1 2 3; do
+  echo "r,t,abc,h,cpu,2,g++,Release,mutex,spawn_storm,flat,1,,$rep,ns_per_task,$((rep * 10 + {bias})),ns" >> "$out"
+done
+"""
+
+
+def test_bench_ab_alternates_abba_and_keeps_the_median_of_each_run(tmp_path):
+    log = tmp_path / "order.log"
+    bins = {}
+    for side, bias in (("base", 0), ("cand", 5)):
+        path = tmp_path / f"{side}-bench"
+        path.write_text(FAKE_BENCH.format(side=side, log=log, header=",".join(HEADER), bias=bias))
+        path.chmod(0o755)
+        bins[side] = str(path)
+    rules = write_rules(tmp_path / "r.toml", AB_RULE)
+    p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "bench_ab.py"), "--rules", rules,
+                        "--base-bin", bins["base"], "--cand-bin", bins["cand"],
+                        "--out-dir", str(tmp_path / "ab"), "--pairs", "4"],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert log.read_text().split() == ["base", "cand", "cand", "base"] * 2
+    with open(tmp_path / "ab" / "cand.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert [(r["rep"], float(r["value"])) for r in rows] == [(str(i), 25.0) for i in range(1, 5)]
