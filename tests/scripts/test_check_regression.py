@@ -5,7 +5,6 @@
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 
@@ -20,17 +19,6 @@ from gate_rules import GateError, load_rules  # noqa: E402
 
 HEADER = ("run_id,timestamp,git_sha,host,cpu_model,cpus,compiler,build,variant,"
           "workload,shape,threads,params,rep,metric,value,unit").split(",")
-
-
-@pytest.fixture(autouse=True)
-def _timeout():
-    def boom(signum, frame):
-        raise TimeoutError("test took longer than 60 s")
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def write_csv(path, rows):

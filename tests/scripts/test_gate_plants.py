@@ -18,7 +18,6 @@ number. The ab tests time real runs; the plants slow them by far more than the r
     make test-scripts            (or: /usr/bin/python3 -m pytest -q tests/scripts)
 """
 import os
-import signal
 import subprocess
 import sys
 
@@ -34,15 +33,7 @@ BENCH = os.path.join("harness", "bench", "weft-bench")
 INSTR_CASES = r"^(spawn_run|wake_run)/"
 
 
-@pytest.fixture(autouse=True)
-def _timeout():
-    def boom(signum, frame):
-        raise TimeoutError("test took longer than 300 s")
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(300)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+TIMEOUT_S = 300  # conftest.py
 
 
 def binary(build, name):

@@ -2,7 +2,6 @@
 import csv
 import json
 import os
-import signal
 import subprocess
 import sys
 
@@ -11,13 +10,6 @@ import pytest
 SCRIPT = os.path.join(os.path.dirname(__file__), "..", "..", "scripts", "gbench_to_csv.py")
 HEADER = ("run_id,timestamp,git_sha,host,cpu_model,cpus,compiler,build,variant,workload,shape,"
           "threads,params,rep,metric,value,unit")
-
-
-@pytest.fixture(autouse=True)
-def _timeout():
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
 
 
 def run(*args):

@@ -7,7 +7,6 @@ weft-icount when it has been built (build/release/harness/icount/weft-icount, or
 import csv
 import os
 import shutil
-import signal
 import stat
 import subprocess
 import sys
@@ -54,15 +53,7 @@ totals: 9599178
 """
 
 
-@pytest.fixture(autouse=True)
-def _timeout():
-    def boom(signum, frame):
-        raise TimeoutError("test took longer than 120 s")
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(120)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
+TIMEOUT_S = 120  # conftest.py
 
 
 # --- parsing and arithmetic ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 
 import synthetic_results as synth
 
+TIMEOUT_S = 330  # conftest.py; the notebook run below has its own 300 s
 NOTEBOOK = os.path.join(synth.ROOT, "notebooks", "analysis.ipynb")
 
 

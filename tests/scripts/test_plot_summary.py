@@ -4,7 +4,6 @@
 """
 import csv
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -19,17 +18,6 @@ HEADER = ("run_id,timestamp,git_sha,host,cpu_model,cpus,compiler,build,variant,"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 VARIANTS = ["mutex", "chase_lev"]
 SHAPES = ["flat", "tree"]
-
-
-@pytest.fixture(autouse=True)
-def _timeout():
-    def boom(signum, frame):
-        raise TimeoutError("test took longer than 60 s")
-    old = signal.signal(signal.SIGALRM, boom)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def ns_value(variant, shape, threads, rep):
