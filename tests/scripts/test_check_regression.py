@@ -275,3 +275,31 @@ def test_bench_ab_alternates_abba_and_keeps_the_median_of_each_run(tmp_path):
     with open(tmp_path / "ab" / "cand.csv") as f:
         rows = list(csv.DictReader(f))
     assert [(r["rep"], float(r["value"])) for r in rows] == [(str(i), 25.0) for i in range(1, 5)]
+
+
+def test_refresh_baseline_says_what_changed_and_replaces_the_files(gate):
+    tmp, base_dir, rules = gate
+    write_csv(os.path.join(base_dir, "bench_ci.csv"),
+              bench_rows({("mutex", "tree", 1): [1.0] * 3, ("mutex", "tree", 2): [1.5] * 3,
+                          ("mutex", "flat", 1): [1.0] * 3}))
+    new_icount = write_csv(tmp / "icount.csv", icount_rows({("spawn_run", "mutex"): 420.0,
+                                                            ("spawn_run", "bwos"): 500.0}))
+    new_bench = write_csv(tmp / "bench.csv",
+                          bench_rows({("mutex", "tree", 1): [1.0] * 3,
+                                      ("mutex", "tree", 2): [1.8] * 3,
+                                      ("mutex", "flat", 1): [1.0] * 3}))
+    p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "refresh_baseline.py"),
+                        "--icount", new_icount, "--bench", new_bench, "--baseline-dir", base_dir,
+                        "--rules", rules], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    lines = {l.split()[0]: l for l in p.stdout.splitlines() if l.startswith("  ")}
+    assert lines["spawn_run/mutex"].split()[1:] == ["400.0", "->", "420.0", "+5.00%"]
+    assert lines["spawn_run/bwos"].endswith("new") and lines["queue_push_pop/ring"].endswith("gone")
+    assert lines["tree-speedup[mutex]"].split()[1:] == ["1.500", "->", "1.800", "+20.00%"]
+    with open(os.path.join(base_dir, "instructions.csv")) as f, open(new_icount) as g:
+        assert f.read() == g.read()
+    p = subprocess.run([sys.executable, os.path.join(SCRIPTS, "refresh_baseline.py"),
+                        "--icount", str(tmp / "nope.csv"), "--bench", new_bench,
+                        "--baseline-dir", base_dir, "--rules", rules],
+                       capture_output=True, text=True)
+    assert p.returncode == 2 and "nope.csv: file not found" in p.stderr
