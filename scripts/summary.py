@@ -15,6 +15,7 @@ cells, or a metric absent from every file).
 import argparse
 import math
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -47,7 +48,14 @@ def build_rows(df, metric):
     rows = []
     for key, row in wide.iterrows():
         rows.append(list(key) + [fmt(row.get(t)) for t in threads])
+    rows.sort(key=lambda r: [natural_key(c) for c in r[:len(keys)]])
     return header, rows
+
+
+def natural_key(text):
+    """Sorts numbers inside text by value: rate=25000 before rate=100000."""
+    return [(0, int(part), "") if part.isdigit() else (1, 0, part)
+            for part in re.split(r"(\d+)", str(text)) if part]
 
 
 def render_text(header, rows):
