@@ -190,8 +190,11 @@ baseline: build
 	$(PYTHON) scripts/refresh_baseline.py --icount build/baseline/icount.csv \
 	  --bench build/baseline/bench.csv
 
-# Plots of the newest run in results/runs/ (or CSV=...).
-PLOT_CSV = $(or $(CSV),$(shell ls -t results/runs/*.csv | head -1))
+# Plots of the newest full run in results/runs/ (by the timestamps inside; scripts/analysis.py),
+# or of CSV=...
+NEWEST_FULL_RUN = $(shell $(PYTHON) -c 'import sys; sys.path.insert(0, "scripts"); import analysis; \
+  print(analysis.newest_full_run(analysis.list_runs("results")) or "")')
+PLOT_CSV = $(or $(CSV),$(NEWEST_FULL_RUN))
 plots:
 	$(PYTHON) scripts/plot.py --out results/plots $(PLOT_CSV)
 	-$(PYTHON) scripts/plot_io.py --out results/plots $(PLOT_CSV)
