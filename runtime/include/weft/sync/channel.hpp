@@ -155,10 +155,16 @@ class Channel {
 
   struct Node : detail::WaiterNode {
     std::optional<T> value;
+    bool enqueued = false;  // this waiter queued; only the waiting task touches these two
+    bool resumed = false;
+
+    // Queued at some point and never resumed: the awaiter's destructor has to clean up.
+    bool abandoned() const noexcept { return enqueued && !resumed; }
 
     // A waiter resuming: it either never queued, or was notified (a waiter is resumed only by
     // its own waker). [WQ2] (inside notified()) makes the notifier's writes to `value` visible.
-    std::optional<T> take_on_resume(bool enqueued) noexcept {
+    std::optional<T> take_on_resume() noexcept {
+      resumed = true;
       if (enqueued) {
         const bool was_notified = notified();
         assert(was_notified);
@@ -288,7 +294,7 @@ class [[nodiscard]] Channel<T>::SendAwaiter {
   // Queued: unlink (the value dies with the frame; the send never happened). Notified: either
   // admitted (the value is already in the ring) or handed back by close(): nothing to pass on.
   ~SendAwaiter() {
-    if (!enqueued_ || resumed_) return;
+    if (!node_.abandoned()) return;
     std::lock_guard<detail::SpinLock> guard(ch_->lock_);
     if (node_.queued()) ch_->senders_.remove(node_);
   }
@@ -310,21 +316,18 @@ class [[nodiscard]] Channel<T>::SendAwaiter {
       return false;
     }
     ch_->senders_.enqueue(node_, std::move(waker));
-    enqueued_ = true;
+    node_.enqueued = true;
     return true;
   }
 
   // nullopt: sent. A value: the channel was closed first; here it is back.
   std::optional<T> await_resume() noexcept {
-    resumed_ = true;
-    return node_.take_on_resume(enqueued_);
+    return node_.take_on_resume();
   }
 
  private:
   Channel* ch_;
   Node node_;
-  bool enqueued_ = false;  // only this task touches these two
-  bool resumed_ = false;
 };
 
 // The awaiter of `co_await ch.recv()`; lives in the awaiting frame, cannot move.
@@ -338,7 +341,7 @@ class [[nodiscard]] Channel<T>::RecvAwaiter {
   // Queued: unlink. Notified with a value it never took: pass the value on (next receiver, or
   // the front of the ring), so an aborted receiver never swallows one.
   ~RecvAwaiter() {
-    if (!enqueued_ || resumed_) return;
+    if (!node_.abandoned()) return;
     std::unique_lock<detail::SpinLock> lock(ch_->lock_);
     if (node_.queued()) {
       ch_->receivers_.remove(node_);
@@ -367,21 +370,18 @@ class [[nodiscard]] Channel<T>::RecvAwaiter {
       return false;
     }
     ch_->receivers_.enqueue(node_, std::move(waker));
-    enqueued_ = true;
+    node_.enqueued = true;
     return true;
   }
 
   // The value, or nullopt once the channel is closed and drained.
   std::optional<T> await_resume() noexcept {
-    resumed_ = true;
-    return node_.take_on_resume(enqueued_);
+    return node_.take_on_resume();
   }
 
  private:
   Channel* ch_;
   Node node_;
-  bool enqueued_ = false;  // only this task touches these two
-  bool resumed_ = false;
 };
 
 }  // namespace weft
