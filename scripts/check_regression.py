@@ -57,9 +57,9 @@ def _verdict(rule, kind, ok, value, bound, detail, label=None):
             "verdict": "PASS" if ok else "FAIL", "detail": detail}
 
 
-def _error(rule, kind, detail):
-    return {"rule": rule["name"], "kind": kind, "value": None, "bound": None,
-            "verdict": "ERROR", "detail": detail}
+def _error(rule, kind, detail, label=None, verdict="ERROR"):
+    return {"rule": label or rule["name"], "kind": kind, "value": None, "bound": None,
+            "verdict": verdict, "detail": detail}
 
 
 def _groups(df, rule):
@@ -73,14 +73,18 @@ def _groups(df, rule):
 
 # --- kind 1: instruction counts ---
 
+def instruction_cases(df, pattern="*"):
+    """Median instructions per iteration of the icount rows, by case ("shape/variant") matching
+    the glob `pattern`."""
+    df = df[(df["workload"] == ICOUNT_WORKLOAD) & (df["metric"] == ICOUNT_METRIC)]
+    keyed = df.assign(case=df["shape"] + "/" + df["variant"])
+    keyed = keyed[keyed["case"].map(lambda c: fnmatch.fnmatchcase(c, pattern))]
+    return keyed.groupby("case")["value"].median()
+
+
 def check_instructions(rule, fresh, baseline):
     pattern = rule["case"]
-    def cases(df):
-        df = df[(df["workload"] == ICOUNT_WORKLOAD) & (df["metric"] == ICOUNT_METRIC)]
-        keyed = df.assign(case=df["shape"] + "/" + df["variant"])
-        keyed = keyed[keyed["case"].map(lambda c: fnmatch.fnmatchcase(c, pattern))]
-        return keyed.groupby("case")["value"].median()
-    base, new = cases(baseline), cases(fresh)
+    base, new = instruction_cases(baseline, pattern), instruction_cases(fresh, pattern)
     if base.empty:
         return [_error(rule, "instructions", f"no baseline case matches '{pattern}'")]
     out = []
@@ -88,9 +92,8 @@ def check_instructions(rule, fresh, baseline):
     for case, b in base.items():
         label = f"{rule['name']}[{case}]"
         if case not in new:
-            out.append({**_error(rule, "instructions",
-                                 f"case {case} is in the baseline but not in the fresh run"),
-                        "rule": label})
+            out.append(_error(rule, "instructions",
+                                 f"case {case} is in the baseline but not in the fresh run", label))
             continue
         change = (new[case] / b - 1.0) * 100.0
         out.append(_verdict(rule, "instructions", change <= limit, round(change, 2), limit,
@@ -128,8 +131,8 @@ def check_ratio(rule, df):
         den_where = {**group, **rule["den"]}  # den may override the group (variant = "mutex")
         n, d = _select(scope, num_where), _select(scope, den_where)
         if d.empty:
-            out.append({**_error(rule, "ratio", f"no rows match {_describe({**rule['where'], **den_where})}"),
-                        "rule": label})
+            out.append(_error(rule, "ratio", "no rows match "
+                              f"{_describe({**rule['where'], **den_where})}", label))
             continue
         n_med, d_med = n["value"].median(), d["value"].median()
         paired = paired_ratios(n, d)
@@ -175,9 +178,8 @@ def check_ab(rule, base_df, cand_df):
     for label, group in _groups(cand_scope, rule):
         base, cand = _select(base_scope, group)["value"], _select(cand_scope, group)["value"]
         if min(len(base), len(cand)) < rule["pairs"]:
-            out.append({**_error(rule, "ab", f"{_describe(group)}: {len(base)} baseline and "
-                                             f"{len(cand)} candidate values, need {rule['pairs']}"),
-                        "rule": label})
+            out.append(_error(rule, "ab", f"{_describe(group)}: {len(base)} baseline and "
+                                             f"{len(cand)} candidate values, need {rule['pairs']}", label))
             continue
         p = mann_whitney_worse(cand.to_numpy(), base.to_numpy(), metric)
         slow = slowdown_pct(cand.median(), base.median(), metric)
@@ -233,7 +235,7 @@ def evaluate(thresholds_path, csv_paths, baseline_dir="results/baseline", kinds=
                 raise GateError(f"rule {rule['name']}: no {kind} input given "
                                 f"({'icount rows' if kind == 'instructions' else 'bench rows'}"
                                 f" in --csv)")
-            out.append({**_error(rule, kind, "no input for this kind"), "verdict": "SKIP"})
+            out.append(_error(rule, kind, "no input for this kind", verdict="SKIP"))
         elif kind == "instructions":
             out.extend(check_instructions(rule, fresh, baseline))
         elif kind == "ratio":

@@ -16,8 +16,8 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import weft_csv  # noqa: E402
-from check_regression import (BASELINE_INSTRUCTIONS, ICOUNT_METRIC, ICOUNT_WORKLOAD,  # noqa: E402
-                              check_ratio)
+from check_regression import (BASELINE_INSTRUCTIONS, ICOUNT_METRIC,  # noqa: E402
+                              check_ratio, instruction_cases)
 from gate_rules import GateError, load_rules  # noqa: E402
 
 PROG = "refresh_baseline"
@@ -25,9 +25,7 @@ BASELINE_BENCH = "bench_ci.csv"
 
 
 def instruction_counts(path):
-    df = weft_csv.load([path])
-    df = df[(df["workload"] == ICOUNT_WORKLOAD) & (df["metric"] == ICOUNT_METRIC)]
-    return df.assign(case=df["shape"] + "/" + df["variant"]).groupby("case")["value"].median()
+    return instruction_cases(weft_csv.load([path]))
 
 
 def ratio_values(rules, path):
