@@ -43,9 +43,8 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
-#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
+#include "flag_check.hpp"
 #include "fmt/format.h"
 #include "machine_info.hpp"
 #include "weft/runtime.hpp"
@@ -227,41 +226,22 @@ std::vector<Case> all_cases() {
 // --- the command line ---------------------------------------------------------------------------
 
 // Abseil exits 1 on an unknown flag or a badly typed value; here bad input exits 2, so every
-// flag is checked first: a known name of this program, and a value its own parser accepts.
+// flag is checked first (harness/common/flag_check.hpp). --help goes on to Abseil.
 void check_flags(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--") break;
-    if (arg.size() < 2 || arg[0] != '-') {
-      usage_error(fmt::format("unexpected argument '{}'; valid flags: {}", arg, kValidFlags));
-    }
-    const std::size_t dashes = arg.find_first_not_of('-');
-    const std::size_t eq = arg.find('=');
-    std::string name = arg.substr(dashes, eq == std::string::npos ? eq : eq - dashes);
-    if (name == "help" || name == "helpfull" || name == "helpshort" || name == "version") continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    if (flag == nullptr && eq == std::string::npos && name.rfind("no", 0) == 0) {
-      flag = absl::FindCommandLineFlag(name.substr(2));
-      if (flag != nullptr && !flag->IsOfType<bool>()) flag = nullptr;
-      if (flag != nullptr) continue;  // --nolist
-    }
-    if (flag == nullptr || !absl::StrContains(flag->Filename(), "icount")) {
-      usage_error(fmt::format("unknown flag '{}'; valid: {}", arg, kValidFlags));
-    }
-    std::string value;
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-    } else if (flag->IsOfType<bool>()) {
-      value = "true";
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      usage_error(fmt::format("--{} needs a value", name));
-    }
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      usage_error(fmt::format("bad --{} value '{}': {}", name, value, error));
-    }
+  using Kind = harness::FlagProblem::Kind;
+  const std::optional<harness::FlagProblem> p =
+      harness::first_bad_flag(argc, argv, "icount", false);
+  if (!p || p->kind == Kind::kHelp) return;
+  switch (p->kind) {
+    case Kind::kPositional:
+      usage_error(fmt::format("unexpected argument '{}'; valid flags: {}", p->arg, kValidFlags));
+    case Kind::kUnknown:
+      usage_error(fmt::format("unknown flag '{}'; valid: {}", p->arg, kValidFlags));
+    case Kind::kMissingValue:
+      usage_error(fmt::format("--{} needs a value", p->name));
+    case Kind::kBadValue:
+    case Kind::kHelp:
+      usage_error(fmt::format("bad --{} value '{}': {}", p->name, p->value, p->error));
   }
 }
 

@@ -11,6 +11,7 @@
 // value and the valid range, before anything connects.
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,9 +19,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
-#include "absl/strings/match.h"
 #include "client.hpp"
 #include "config.hpp"
+#include "flag_check.hpp"
 #include "fmt/format.h"
 #include "report.hpp"
 
@@ -62,51 +63,30 @@ void print_help() {
 }
 
 // Abseil exits 1 on an unknown flag or a value of the wrong type, and this Abseil also exits 1
-// after --help. Here bad input exits 2 and --help 0, so every flag is checked first: known name,
-// and a value that the flag's own Abseil parser accepts (CommandLineFlag::ParseFrom).
+// after --help. Here bad input exits 2 and --help 0, so every flag is checked first
+// (harness/common/flag_check.hpp); positionals are rejected after parsing.
 void check_flags(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string arg = argv[i];
-    if (arg == "--") break;
-    if (arg.size() < 2 || arg[0] != '-') continue;  // positional: rejected after parsing
-    const std::size_t dashes = arg.find_first_not_of('-');
-    const std::size_t eq = arg.find('=');
-    std::string name = arg.substr(dashes, eq == std::string::npos ? eq : eq - dashes);
-    if (name == "help" || name == "helpshort") {
+  using Kind = harness::FlagProblem::Kind;
+  const std::optional<harness::FlagProblem> p =
+      harness::first_bad_flag(argc, argv, "loadgen", true);
+  if (!p) return;
+  switch (p->kind) {
+    case Kind::kHelp:
       print_help();
       std::exit(0);
-    }
-    if (name == "helpfull" || name == "version") continue;  // Abseil's own
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
-    bool negated = false;  // --nomarkers
-    if (flag == nullptr && eq == std::string::npos && name.rfind("no", 0) == 0) {
-      flag = absl::FindCommandLineFlag(name.substr(2));
-      negated = flag != nullptr && flag->IsOfType<bool>();
-      if (negated) name = name.substr(2);
-    }
-    const bool ours = flag != nullptr && absl::StrContains(flag->Filename(), "loadgen");
-    if (!ours) {
+    case Kind::kMissingValue:
+      usage_error(
+          fmt::format("--{} needs a value; valid: {}", p->name, loadgen::valid_range(p->name)));
+    case Kind::kBadValue:
+      usage_error(fmt::format("bad --{} value '{}'; valid: {}", p->name, p->value,
+                              loadgen::valid_range(p->name)));
+    case Kind::kUnknown:
+    case Kind::kPositional:
       usage_error(
           fmt::format("unknown flag '{}'; valid: --host --port --connections "
                       "--msg_size --mode --rate --duration --warmup --threads "
                       "--connect_timeout --markers --help",
-                      arg));
-    }
-    std::string value;
-    if (eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-    } else if (flag->IsOfType<bool>()) {
-      value = negated ? "false" : "true";
-    } else if (i + 1 < argc) {
-      value = argv[++i];
-    } else {
-      usage_error(fmt::format("--{} needs a value; valid: {}", name, loadgen::valid_range(name)));
-    }
-    std::string error;
-    if (!flag->ParseFrom(value, &error)) {
-      usage_error(
-          fmt::format("bad --{} value '{}'; valid: {}", name, value, loadgen::valid_range(name)));
-    }
+                      p->arg));
   }
 }
 
