@@ -5,6 +5,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -53,6 +54,12 @@ class Workload {
   // Whether the harness runs `run` once untimed first (peak RSS from a trimmed heap, warm
   // caches). Workloads with their own warm-up (echo) say no: a run there costs seconds.
   virtual bool wants_cold_run() const { return true; }
+  // The units `run` reports for `shape` with `params` when they follow from the parameters alone
+  // (the harness holds a peer program's count to it: harness/peers); nullopt when they do not.
+  virtual std::optional<double> expected_units(std::string_view /*shape*/,
+                                               const Params& /*params*/) const {
+    return std::nullopt;
+  }
   // Runs one measurement of `shape` on `runtime`. An error means the run is invalid (e.g. a
   // wrong checksum), not merely slow.
   virtual absl::StatusOr<RunResult> run(Runtime& runtime, std::string_view shape,

@@ -48,7 +48,7 @@ void CsvWriter::write(const RowKey& k, std::string_view metric, double value,
   const MachineInfo& m = machine_;
   fmt::print(file_, "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", csv_field(run_id_),
              utc_timestamp(), csv_field(m.git_sha), csv_field(m.host), csv_field(m.cpu_model),
-             m.cpus, csv_field(m.compiler), csv_field(m.build), csv_field(k.variant),
+             m.cpus, csv_field(m.compiler), csv_field(k.build.empty() ? m.build : k.build), csv_field(k.variant),
              csv_field(k.workload), csv_field(k.shape), k.threads, csv_field(k.params), k.rep,
              metric, value, csv_field(unit));
   std::fflush(file_);

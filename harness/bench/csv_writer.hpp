@@ -24,6 +24,7 @@ struct RowKey {
   std::size_t threads;       // worker count (1 for a current_thread runtime)
   std::string_view params;   // "k=v;k=v"
   int rep;
+  std::string_view build = {};  // the build column when not Weft's own (a peer's toolchain)
 };
 
 class CsvWriter {

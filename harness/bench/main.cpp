@@ -3,7 +3,12 @@
 //
 //   weft-bench --workload=spawn_storm --shape=tree --variant=all --threads=1,2 --reps=5
 //              --param leaves=100000 --param fanout=10 --out=results/runs/x.csv
+//   weft-bench --workload=echo --shape=closed --variant=everything --threads=1,2
 //   weft-bench --list
+//
+// Peers (harness/peers: Tokio, Go, Asio, libuv, oneTBB) are variants by name, run as processes of
+// their own, and write the same rows; a peer whose program is missing, or that does not express a
+// shape, is skipped with one line on stderr.
 //
 // Bad input (an unknown workload, shape, variant, flag or parameter, --threads=0, an unwritable
 // --out) exits 2 with a message naming the bad value and the valid ones, before anything runs.
@@ -12,6 +17,8 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,6 +28,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "csv_writer.hpp"
+#include "peers.hpp"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "machine_info.hpp"
@@ -30,7 +38,9 @@
 
 ABSL_FLAG(std::string, workload, "spawn_storm", "workload to run (see --list)");
 ABSL_FLAG(std::string, shape, "all", "comma list of the workload's shapes, or all");
-ABSL_FLAG(std::string, variant, "all", "comma list of scheduler variants, or all");
+ABSL_FLAG(std::string, variant, "all",
+          "comma list of scheduler variants and peers (tokio, go, asio, asio_pool, libuv, tbb), "
+          "or the groups all (Weft's variants), peers, everything");
 ABSL_FLAG(std::string, threads, "", "comma list of worker counts (default: 1..nproc)");
 ABSL_FLAG(std::string, flavor, "multi_thread", "multi_thread or current_thread");
 ABSL_FLAG(std::string, reps, "5", "repetitions of every measurement");
@@ -94,6 +104,16 @@ std::vector<std::string> take_params_and_check_flags(int& argc, char** argv) {
 
 void print_list() {
   fmt::print("variants: {}\n", fmt::join(Runtime::variants(), ", "));
+  fmt::print("peers (harness/peers/README.md):\n");
+  for (const PeerSpec& p : all_peers()) {
+    const std::optional<std::string> missing = peer_unavailable(p);
+    fmt::print("  {:<10} spawn_storm: {}; echo: {}{}{}\n", p.name, fmt::join(p.spawn_shapes, ", "),
+               p.echo ? (p.echo_one_thread ? "threads=1" : "yes") : "no",
+               p.current_thread ? "; current_thread flavor" : "",
+               missing ? fmt::format(" [not available: {}]", *missing) : "");
+    fmt::print("  {:<10} absent: {}\n", "", p.absent);
+  }
+  fmt::print("variant groups: all (Weft's variants), peers, everything\n");
   fmt::print("flavors: multi_thread (default), current_thread\n\n");
   for (const auto& w : workloads::all_workloads()) {
     fmt::print("workload {}: {}\n", w->name(), w->description());
@@ -115,6 +135,99 @@ RuntimeStats minus(RuntimeStats after, const RuntimeStats& before) {
 #undef WEFT_SUB
   }
   return after;
+}
+
+// One point of the sweep, whoever runs it.
+struct Point {
+  workloads::Workload& workload;
+  const std::string& shape;
+  const workloads::Params& params;
+  std::size_t threads;
+  Flavor flavor;
+  int rep;
+};
+
+// What one run measured, ready for the CSV.
+struct Measurement {
+  std::string label;       // the variant column
+  std::string params_col;  // the params column
+  std::string build;       // the build column when it is not Weft's own ("" for Weft)
+  workloads::RunResult result;
+  double wall_ns = 0;
+  double timed_ns = 0;  // the workload's own window if it timed one, else the wall time
+  std::uint64_t peak_rss = 0;
+  std::optional<RuntimeStats> stats;  // Weft's scheduler counters; a peer has none
+};
+
+absl::StatusOr<Measurement> measure_weft(const std::string& variant, const PolicyPoint& policy,
+                                         const Point& p) {
+  RuntimeOptions options{variant, p.threads, p.flavor, policy.overrides};
+  auto rt = Runtime::create(options);
+  if (!rt.ok()) usage_error(std::string(rt.status().message()));
+  const variants::StealConfig steal = (*rt)->steal_config();
+  Measurement m;
+  m.label = variant_label(variant, policy, steal);
+  m.params_col = params_column(p.params, p.flavor, steal);
+  // A cold run first, untimed: it measures the peak RSS from a trimmed heap and warms the
+  // allocator, the frame pools and the page tables for the timed run that follows.
+  reset_peak_rss();
+  absl::StatusOr<workloads::RunResult> result = workloads::RunResult{};
+  workloads::Workload& workload = p.workload;
+  if (workload.wants_cold_run()) result = workload.run(**rt, p.shape, p.params);
+  m.peak_rss = read_peak_rss_bytes();
+  const RuntimeStats cold_stats = (*rt)->stats();
+  const auto t0 = std::chrono::steady_clock::now();
+  if (result.ok()) result = workload.run(**rt, p.shape, p.params);
+  const auto t1 = std::chrono::steady_clock::now();
+  if (!workload.wants_cold_run()) m.peak_rss = read_peak_rss_bytes();
+  m.stats = minus((*rt)->stats(), cold_stats);
+  (*rt)->shutdown();
+  rt->reset();
+  if (!result.ok()) return result.status();
+  m.result = *std::move(result);
+  m.wall_ns = std::chrono::duration<double, std::nano>(t1 - t0).count();
+  m.timed_ns = m.result.seconds > 0 ? m.result.seconds * 1e9 : m.wall_ns;
+  return m;
+}
+
+std::optional<std::string> peer_not_here(const PeerSpec& peer, const Point& p) {
+  if (auto why = peer_skips(peer, p.workload.name(), p.shape, p.threads, p.flavor)) return why;
+  return peer_unavailable(peer);
+}
+
+absl::StatusOr<Measurement> measure_peer(const PeerSpec& peer, const Point& p) {
+  Measurement m;
+  m.label = std::string(peer.name);
+  m.params_col = params_column(p.params, p.flavor, std::nullopt);
+  const auto t0 = std::chrono::steady_clock::now();
+  absl::StatusOr<PeerRun> run = run_peer(peer, p.workload, p.shape, p.params, p.threads, p.flavor);
+  const auto t1 = std::chrono::steady_clock::now();
+  if (!run.ok()) return run.status();
+  m.build = std::move(run->build);
+  m.result = std::move(run->result);
+  m.peak_rss = run->peak_rss_bytes;
+  // The peer timed its own run (without its process start and warm-up): that is both figures.
+  m.timed_ns = m.result.seconds * 1e9;
+  m.wall_ns = p.workload.name() == "echo" ? std::chrono::duration<double, std::nano>(t1 - t0).count()
+                                          : m.timed_ns;
+  return m;
+}
+
+void write_rows(CsvWriter& w, const Measurement& m, const Point& p) {
+  const RowKey key{m.label, p.workload.name(), p.shape, p.threads, m.params_col, p.rep, m.build};
+  const std::string& unit = m.result.unit;
+  if (m.result.units > 0) {
+    w.write(key, "ns_per_" + unit, m.timed_ns / m.result.units, "ns");
+    w.write(key, unit + "s_per_s", m.result.units / (m.timed_ns * 1e-9), unit + "s/s");
+  }
+  w.write(key, "wall_s", m.wall_ns * 1e-9, "s");
+  w.write(key, "peak_rss_bytes", static_cast<double>(m.peak_rss), "bytes");
+  for (const auto& metric : m.result.metrics) w.write(key, metric.name, metric.value, metric.unit);
+  if (m.stats) {
+    m.stats->total().for_each([&](std::string_view name, std::uint64_t v) {
+      w.write(key, name, static_cast<double>(v), "count");
+    });
+  }
 }
 
 std::string default_out(const MachineInfo& m) {
@@ -163,61 +276,42 @@ int run(int argc, char** argv) {
   const std::size_t total =
       points * sweep->variants.size() * sweep->policies.size() * sweep->threads.size() * sweep->reps;
   std::size_t index = 0;
+  std::set<std::string> notes;  // each skipped peer point is said once
   // Repetitions outermost: a drift in machine speed spreads over every configuration alike.
   for (int rep = 1; rep <= sweep->reps; ++rep) {
     for (const std::string& shape : sweep->shapes) {
      for (const workloads::Params& shape_params : params_for(*sweep, shape)) {
       for (const std::string& variant : sweep->variants) {
+       const PeerSpec* peer = find_peer(variant);
        for (const PolicyPoint& policy : sweep->policies) {
         for (std::size_t threads : sweep->threads) {
           ++index;
-          RuntimeOptions options{variant, threads, sweep->flavor, policy.overrides};
-          auto rt = Runtime::create(options);
-          if (!rt.ok()) usage_error(std::string(rt.status().message()));
-          const variants::StealConfig steal = (*rt)->steal_config();
-          const std::string label = variant_label(variant, policy, steal);
-          const std::string params_col = params_column(shape_params, sweep->flavor, steal);
-          // A cold run first, untimed: it measures the peak RSS from a trimmed heap and warms the
-          // allocator, the frame pools and the page tables for the timed run that follows.
-          reset_peak_rss();
-          absl::StatusOr<workloads::RunResult> result = workloads::RunResult{};
-          if (sweep->workload->wants_cold_run()) {
-            result = sweep->workload->run(**rt, shape, shape_params);
+          Point point{*sweep->workload, shape, shape_params, threads, sweep->flavor, rep};
+          absl::StatusOr<Measurement> m = absl::UnknownError("not run");
+          if (peer != nullptr) {
+            // A peer has no stealing policy: it runs at the sweep's first policy point only.
+            if (&policy != &sweep->policies.front()) continue;
+            if (std::optional<std::string> why = peer_not_here(*peer, point)) {
+              if (notes.insert(variant + *why).second) {
+                fmt::print(stderr, "weft-bench: skipping peer {}: {}\n", variant, *why);
+              }
+              continue;
+            }
+            m = measure_peer(*peer, point);
+          } else {
+            m = measure_weft(variant, policy, point);
           }
-          std::uint64_t peak_rss = read_peak_rss_bytes();
-          const RuntimeStats cold_stats = (*rt)->stats();
-          const auto t0 = std::chrono::steady_clock::now();
-          if (result.ok()) result = sweep->workload->run(**rt, shape, shape_params);
-          const auto t1 = std::chrono::steady_clock::now();
-          if (!sweep->workload->wants_cold_run()) peak_rss = read_peak_rss_bytes();
-          const RuntimeStats stats = minus((*rt)->stats(), cold_stats);
-          (*rt)->shutdown();
-          rt->reset();
-          if (!result.ok()) {
+          if (!m.ok()) {
             fmt::print(stderr, "weft-bench: {}/{} {} t={} rep {} failed: {}\n",
-                       sweep->workload->name(), shape, label, threads, rep,
-                       result.status().ToString());
+                       sweep->workload->name(), shape, variant, threads, rep,
+                       m.status().ToString());
             return 1;
           }
-          const double wall_ns = std::chrono::duration<double, std::nano>(t1 - t0).count();
-          // The workload's own measurement window, if it timed one.
-          const double timed_ns = result->seconds > 0 ? result->seconds * 1e9 : wall_ns;
-          const RowKey key{label, sweep->workload->name(), shape, threads, params_col, rep};
-          CsvWriter& w = **writer;
-          const std::string& unit = result->unit;
-          if (result->units > 0) {
-            w.write(key, "ns_per_" + unit, timed_ns / result->units, "ns");
-            w.write(key, unit + "s_per_s", result->units / (timed_ns * 1e-9), unit + "s/s");
-          }
-          w.write(key, "wall_s", wall_ns * 1e-9, "s");
-          w.write(key, "peak_rss_bytes", static_cast<double>(peak_rss), "bytes");
-          for (const auto& m : result->metrics) w.write(key, m.name, m.value, m.unit);
-          stats.total().for_each([&](std::string_view name, std::uint64_t v) {
-            w.write(key, name, static_cast<double>(v), "count");
-          });
+          write_rows(**writer, *m, point);
+          const double per_unit = m->result.units > 0 ? m->timed_ns / m->result.units : m->timed_ns;
           fmt::print(stderr, "[{}/{}] {}/{} {} t={} rep {}: {:.1f} ns/{}\n", index, total,
-                     sweep->workload->name(), shape, label, threads, rep,
-                     result->units > 0 ? timed_ns / result->units : timed_ns, unit);
+                     sweep->workload->name(), shape, m->label, threads, rep, per_unit,
+                     m->result.unit);
         }
        }
       }

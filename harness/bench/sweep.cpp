@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "peers.hpp"
 #include "weft/runtime.hpp"
 
 namespace weft::bench {
@@ -40,6 +41,39 @@ absl::StatusOr<std::vector<std::string>> pick(const std::string& flag, const std
   return out;
 }
 
+// A comma list of Weft variants, peers (harness/peers) and the groups `all` (Weft's variants),
+// `peers` and `everything`; each name once, in the order given.
+absl::StatusOr<std::vector<std::string>> pick_variants(const std::string& value) {
+  const auto names = Runtime::variants();
+  const std::vector<std::string> weft(names.begin(), names.end());
+  const std::vector<std::string> peers = peer_names();
+  std::vector<std::string> out;
+  auto add = [&](const std::vector<std::string>& items) {
+    for (const std::string& item : items) {
+      if (std::find(out.begin(), out.end(), item) == out.end()) out.push_back(item);
+    }
+  };
+  for (const std::string& item : split(value, ',')) {
+    if (item == "all") {
+      add(weft);
+    } else if (item == "peers") {
+      add(peers);
+    } else if (item == "everything") {
+      add(weft);
+      add(peers);
+    } else if (std::find(weft.begin(), weft.end(), item) != weft.end() ||
+               std::find(peers.begin(), peers.end(), item) != peers.end()) {
+      add({item});
+    } else {
+      return absl::InvalidArgumentError(fmt::format(
+          "unknown --variant '{}'; valid: {}; peers: {}; or the groups all (Weft's variants), "
+          "peers, everything",
+          item, fmt::join(weft, ", "), fmt::join(peers, ", ")));
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
@@ -58,8 +92,7 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
   if (!shapes.ok()) return shapes.status();
   s.shapes = *std::move(shapes);
 
-  const auto names = Runtime::variants();
-  auto variants = pick("--variant", r.variants, std::vector<std::string>(names.begin(), names.end()));
+  auto variants = pick_variants(r.variants);
   if (!variants.ok()) return variants.status();
   s.variants = *std::move(variants);
 
@@ -176,13 +209,15 @@ std::vector<workloads::Params> params_for(const Sweep& sweep, const std::string&
 }
 
 std::string params_column(const workloads::Params& params, Flavor flavor,
-                          const variants::StealConfig& steal) {
+                          const std::optional<variants::StealConfig>& steal) {
   std::vector<std::string> kvs;
   for (const auto& [k, v] : params) kvs.push_back(k + "=" + v);
   if (flavor == Flavor::kCurrentThread) kvs.emplace_back("flavor=current_thread");
-  kvs.push_back(fmt::format("steal={}", to_string(steal.amount)));
-  kvs.push_back(fmt::format("victim={}", to_string(steal.victim)));
-  kvs.push_back(fmt::format("backoff={}", to_string(steal.backoff)));
+  if (steal) {
+    kvs.push_back(fmt::format("steal={}", to_string(steal->amount)));
+    kvs.push_back(fmt::format("victim={}", to_string(steal->victim)));
+    kvs.push_back(fmt::format("backoff={}", to_string(steal->backoff)));
+  }
   return fmt::format("{}", fmt::join(kvs, ";"));
 }
 

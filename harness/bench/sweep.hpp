@@ -2,6 +2,7 @@
 // validated up front so that a bad value fails before anything runs or is written.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,7 @@ namespace weft::bench {
 struct SweepRequest {
   std::string workload;
   std::string shapes;    // comma list or "all"
-  std::string variants;  // comma list or "all"
+  std::string variants;  // comma list of variants, peers and groups (all, peers, everything)
   std::string threads;   // comma list of positive integers; empty: 1..nproc
   std::string flavor;    // multi_thread | current_thread
   std::string reps;      // positive integer
@@ -49,8 +50,9 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& request);
 // The parameter sets one shape runs with (defaults, then overrides; an override with a comma
 // list of values sweeps them), and their CSV form.
 std::vector<workloads::Params> params_for(const Sweep& sweep, const std::string& shape);
+// `steal`: the Weft variant's stealing policy; nullopt for a peer, which has none.
 std::string params_column(const workloads::Params& params, Flavor flavor,
-                          const variants::StealConfig& steal);
+                          const std::optional<variants::StealConfig>& steal);
 
 // The CSV's variant column: the name alone for a preset, else "name:amount/victim/backoff".
 std::string variant_label(const std::string& variant, const PolicyPoint& policy,

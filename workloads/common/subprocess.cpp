@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,6 +54,10 @@ Subprocess::~Subprocess() {
   if (out_fd_ >= 0) ::close(out_fd_);
 }
 
+void Subprocess::kill(int signal) {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
 std::optional<std::string> Subprocess::read_line() {
   for (;;) {
     const std::size_t nl = buffer_.find('\n');
@@ -75,9 +80,11 @@ std::optional<std::string> Subprocess::read_line() {
 int Subprocess::wait() {
   if (pid_ <= 0) return -1;
   int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  struct rusage usage {};
+  while (::wait4(pid_, &status, 0, &usage) < 0 && errno == EINTR) {
   }
   pid_ = -1;
+  peak_rss_bytes_ = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;  // ru_maxrss is in KiB
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
@@ -117,11 +124,13 @@ std::map<std::string, std::string> parse_flat_json(const std::string& line) {
   return out;
 }
 
-CpuTimes process_cpu_seconds() {
-  std::ifstream f("/proc/self/stat");
+CpuTimes process_cpu_seconds(pid_t pid) {
+  std::ifstream f(pid > 0 ? "/proc/" + std::to_string(pid) + "/stat" : std::string("/proc/self/stat"));
   std::string stat((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   // Fields after the command name (which may hold spaces) start after the last ')'.
-  std::istringstream rest(stat.substr(stat.rfind(')') + 2));
+  const std::size_t paren = stat.rfind(')');
+  if (paren == std::string::npos || paren + 2 > stat.size()) return {};  // the process is gone
+  std::istringstream rest(stat.substr(paren + 2));
   std::string field;
   double utime = 0;
   double stime = 0;

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -25,24 +26,30 @@ class Subprocess {
   std::optional<std::string> read_line();
   // Waits for it to exit; returns its exit status (128 + signal if killed).
   int wait();
+  // Sends `signal` to a child still running.
+  void kill(int signal);
+  pid_t pid() const { return pid_; }
+  // The child's peak resident set size (ru_maxrss), known once wait() has reaped it.
+  std::uint64_t peak_rss_bytes() const { return peak_rss_bytes_; }
 
  private:
   Subprocess(pid_t pid, int out_fd) : pid_(pid), out_fd_(out_fd) {}
   pid_t pid_ = -1;
   int out_fd_ = -1;
   std::string buffer_;
+  std::uint64_t peak_rss_bytes_ = 0;
 };
 
 // The values of a one-line JSON object of numbers and strings (the load generator's report).
 std::map<std::string, std::string> parse_flat_json(const std::string& line);
 
-// CPU seconds this process has used, from /proc/self/stat.
+// CPU seconds a process has used, from /proc/<pid>/stat (this process by default).
 struct CpuTimes {
   double user = 0;
   double system = 0;
   double total() const { return user + system; }
 };
-CpuTimes process_cpu_seconds();
+CpuTimes process_cpu_seconds(pid_t pid = 0);
 
 // Where a sibling tool is: $<env_var> if set, else `built_path` (baked in at build time).
 std::string tool_path(const char* env_var, const char* built_path);

@@ -114,6 +114,21 @@ Task<std::int64_t> pipeline(std::int64_t items, std::int64_t stages, std::int64_
   co_return sum;
 }
 
+// Nodes of a skynet tree with `leaves` leaves (leaves + leaves/fanout + ... + 1), or nullopt when
+// `leaves` is not a power of `fanout`.
+std::optional<std::int64_t> skynet_nodes(std::int64_t leaves, std::int64_t fanout) {
+  if (fanout < 2) return std::nullopt;
+  std::int64_t nodes = 0;
+  std::int64_t level = 1;
+  while (level < leaves) {
+    nodes += level;
+    if (level > leaves / fanout) return std::nullopt;
+    level *= fanout;
+  }
+  if (level != leaves) return std::nullopt;
+  return nodes + leaves;
+}
+
 class SpawnStorm final : public Workload {
  public:
   std::string_view name() const override { return "spawn_storm"; }
@@ -138,6 +153,23 @@ class SpawnStorm final : public Workload {
     };
   }
 
+  std::optional<double> expected_units(std::string_view shape,
+                                       const Params& params) const override {
+    if (shape == "flat" || shape == "remote" || shape == "chained") {
+      return static_cast<double>(param_int(params, "tasks"));
+    }
+    if (shape == "tree") {
+      const auto nodes = skynet_nodes(param_int(params, "leaves"), param_int(params, "fanout"));
+      return nodes ? std::optional<double>(static_cast<double>(*nodes)) : std::nullopt;
+    }
+    if (shape == "yield_many") {
+      return static_cast<double>(param_int(params, "yield_tasks") *
+                                 (param_int(params, "yields") + 1));
+    }
+    if (shape == "ping_pong") return static_cast<double>(2 * param_int(params, "pairs"));
+    return std::nullopt;
+  }
+
   absl::StatusOr<RunResult> run(Runtime& rt, std::string_view shape,
                                 const Params& params) override {
     if (shape == "flat") {
@@ -159,24 +191,17 @@ class SpawnStorm final : public Workload {
     if (shape == "tree") {
       const std::int64_t leaves = param_int(params, "leaves");
       const std::int64_t fanout = param_int(params, "fanout");
-      std::int64_t nodes = 0;
-      std::int64_t level = 1;
-      while (level < leaves) {
-        nodes += level;
-        if (level > leaves / fanout) break;
-        level *= fanout;
-      }
-      if (fanout < 2 || level != leaves) {
+      const std::optional<std::int64_t> nodes = skynet_nodes(leaves, fanout);
+      if (!nodes) {
         return absl::InvalidArgumentError(
             fmt::format("tree: leaves={} is not a power of fanout={}", leaves, fanout));
       }
-      nodes += leaves;
       const std::int64_t sum = rt.block_on(skynet(0, leaves, fanout));
       const std::int64_t expected = leaves * (leaves - 1) / 2;
       if (sum != expected) {
         return absl::InternalError(fmt::format("tree: sum {} != expected {}", sum, expected));
       }
-      return tasks(nodes);
+      return tasks(*nodes);
     }
     if (shape == "yield_many") {
       const std::int64_t n = param_int(params, "yield_tasks");

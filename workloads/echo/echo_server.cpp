@@ -1,0 +1,63 @@
+#include "echo/echo_server.hpp"
+
+#include <algorithm>
+#include <span>
+#include <vector>
+
+#include "weft/weft.hpp"
+
+namespace weft::workloads {
+namespace {
+
+Task<void> serve(net::TcpStream stream, std::size_t buffer_size, EchoCounters* counters) {
+  std::vector<std::byte> buf(buffer_size);
+  for (;;) {
+    absl::StatusOr<std::size_t> n = co_await stream.read(buf);
+    if (!n.ok()) {
+      counters->errors.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+    if (*n == 0) break;  // the client closed
+    if (!(co_await stream.write_all(std::span(buf).first(*n))).ok()) {
+      counters->errors.fetch_add(1, std::memory_order_relaxed);
+      break;
+    }
+  }
+  counters->live.fetch_sub(1, std::memory_order_relaxed);
+}
+
+}  // namespace
+
+std::size_t echo_buffer_size(std::int64_t msg_size) {
+  return static_cast<std::size_t>(std::clamp<std::int64_t>(msg_size, 512, 65536));
+}
+
+Task<void> echo_accept_loop(net::TcpListener listener, std::size_t buffer_size,
+                            EchoCounters* counters) {
+  for (;;) {
+    absl::StatusOr<net::TcpStream> stream = co_await listener.accept();
+    if (!stream.ok()) {
+      counters->errors.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    counters->accepted.fetch_add(1, std::memory_order_relaxed);
+    counters->live.fetch_add(1, std::memory_order_relaxed);
+    weft::spawn(serve(std::move(*stream), buffer_size, counters)).detach();
+  }
+}
+
+Task<void> echo_stop(JoinHandle<void> acceptor, EchoCounters* counters,
+                     std::chrono::milliseconds drain) {
+  acceptor.abort();
+  try {
+    co_await acceptor;
+  } catch (const JoinError&) {
+  }
+  const auto until = std::chrono::steady_clock::now() + drain;
+  while (counters->live.load(std::memory_order_relaxed) > 0 &&
+         std::chrono::steady_clock::now() < until) {
+    co_await sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+}  // namespace weft::workloads
