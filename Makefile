@@ -42,19 +42,21 @@ test: deps
 lint:
 	$(PYTHON) scripts/lint_atomics.py
 
+# The peers (harness/peers) are built once, in build/release, which tests/scripts/ runs them from.
+NO_PEERS := -DWEFT_BUILD_PEERS=OFF
 test-plain:
-	$(call cmake_build,build/plain,RelWithDebInfo,)
+	$(call cmake_build,build/plain,RelWithDebInfo,$(NO_PEERS))
 	ctest --test-dir build/plain --output-on-failure -j $(JOBS)
 
 test-asan:
-	$(call cmake_build,build/asan,RelWithDebInfo,-DWEFT_SANITIZE=address)
+	$(call cmake_build,build/asan,RelWithDebInfo,-DWEFT_SANITIZE=address $(NO_PEERS))
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --test-dir build/asan --output-on-failure -j $(JOBS)
 
 # TSan of g++ 12 cannot map its shadow memory with the kernel's 32-bit mmap randomisation:
 # setarch -R runs the tests without address-space randomisation.
 test-tsan:
-	$(call cmake_build,build/tsan,RelWithDebInfo,-DWEFT_SANITIZE=thread)
+	$(call cmake_build,build/tsan,RelWithDebInfo,-DWEFT_SANITIZE=thread $(NO_PEERS))
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  setarch $$(uname -m) -R ctest --test-dir build/tsan --output-on-failure -j $(JOBS)
 
@@ -66,7 +68,7 @@ test-scripts: build plants
 # Test-only builds with a planted slowdown (runtime/CMakeLists.txt, WEFT_PLANT).
 PLANTS := spin no_lifo
 plants: deps
-	$(foreach p,$(PLANTS),$(call cmake_build,build/plant-$(p),Release,-DWEFT_PLANT=$(p) -DWEFT_BUILD_TESTS=OFF,weft-icount weft-bench))
+	$(foreach p,$(PLANTS),$(call cmake_build,build/plant-$(p),Release,-DWEFT_PLANT=$(p) -DWEFT_BUILD_TESTS=OFF $(NO_PEERS),weft-icount weft-bench))
 
 # The default sweep, every variant x threads 1..nproc (and current_thread where it says so):
 #   spawn_storm  every shape, $(REPS) reps

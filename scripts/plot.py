@@ -5,7 +5,8 @@
 Writes one PNG per (workload, shape, config) to DIR (default results/plots),
 named <workload>_<shape>[_<config>].png (config: the parameters that vary within
 the workload/shape, e.g. connections=1000), with three panels: throughput (median over reps, min-max
-band), speedup over each variant's own smallest-thread run (normally 1 thread)
+band; peers, the production runtimes, as grey dash-dotted reference lines), speedup over each
+variant's own smallest-thread run (normally 1 thread)
 with the ideal line and the machine's core count, and parallel efficiency.
 The throughput metric is --metric, else the first of tasks_per_s, msgs_per_s,
 pairs_per_s, ops_per_s present for the workload. Prints the PNG paths written to stdout.
@@ -31,13 +32,33 @@ PALETTE = plt.get_cmap("tab10").colors
 KNOWN = ["mutex", "chase_lev", "vyukov", "ring", "bwos"]
 
 
+# Peers are reference lines: dashed, in greys, each with a marker of its own.
+PEER_STYLE = {
+    "tokio": ("#000000", "s"), "go": ("#555555", "^"), "asio": ("#777777", "D"),
+    "asio_pool": ("#999999", "d"), "libuv": ("#333333", "v"), "tbb": ("#aaaaaa", "P"),
+}
+
+
 def variant_color(name):
     """Stable colour per variant, identical across panels, files and runs."""
     name = weft_csv.base_variant(name)
+    if name in PEER_STYLE:
+        return PEER_STYLE[name][0]
     if name in KNOWN:
         return PALETTE[KNOWN.index(name)]
     spare = PALETTE[len(KNOWN):]
     return spare[zlib.crc32(name.encode()) % len(spare)]
+
+
+def line_style(name):
+    """matplotlib keywords of a variant's line: Weft's variants solid (current_thread dashed)
+    with round markers, peers dash-dotted in greys with markers of their own."""
+    base = weft_csv.base_variant(name)
+    if base in PEER_STYLE:
+        return dict(color=PEER_STYLE[base][0], marker=PEER_STYLE[base][1], linestyle="-.",
+                    markerfacecolor="white")
+    dashed = name.endswith(weft_csv.CURRENT_THREAD)
+    return dict(color=variant_color(name), marker="o", linestyle="--" if dashed else "-")
 
 
 def short_sha(sha):
@@ -82,13 +103,14 @@ def plot_one(sub, workload, shape, metric, out_dir, logx, config=""):
         bases.add(base)
         base_med = float(v["median"].iloc[0])
         ideal = t / base
-        color = variant_color(variant)
+        style = line_style(variant)
         series = [(ax_t, 1.0), (ax_s, base_med), (ax_e, None)]
         for ax, div in series:
             scale = base_med * ideal if div is None else div
             med, lo, hi = (v[c].to_numpy() / scale for c in ("median", "min", "max"))
-            ax.plot(t, med, marker="o", color=color, label=variant)
-            ax.fill_between(t, lo, hi, color=color, alpha=0.2, linewidth=0)
+            ax.plot(t, med, label=variant, **style)
+            if not weft_csv.is_peer(variant):  # a peer is a reference line, without a band
+                ax.fill_between(t, lo, hi, color=style["color"], alpha=0.2, linewidth=0)
     for b in sorted(bases):
         xs = [x for x in threads if x >= b]
         label = "ideal (t/%d)" % b if len(bases) > 1 else "ideal"

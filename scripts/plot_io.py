@@ -74,11 +74,11 @@ def echo_connections(df, out_dir):
     for ax, t in zip(axes[0], threads):
         for variant, v in s[s["threads"] == t].groupby("variant"):
             v = v.sort_values("connections")
-            style = "--" if variant.endswith(weft_csv.CURRENT_THREAD) else "-"
-            color = plot.variant_color(variant)
-            ax.plot(v["connections"], v["median"], style, marker="o", color=color, label=variant)
-            ax.fill_between(v["connections"], v["min"], v["max"], color=color, alpha=0.2,
-                            linewidth=0)
+            style = plot.line_style(variant)
+            ax.plot(v["connections"], v["median"], label=variant, **style)
+            if not weft_csv.is_peer(variant):
+                ax.fill_between(v["connections"], v["min"], v["max"], color=style["color"],
+                                alpha=0.2, linewidth=0)
         ax.set_xscale("log")
         ax.set_xlabel("connections")
         ax.set_ylabel("msgs/s (closed loop)")
@@ -98,11 +98,12 @@ def echo_latency(df, out_dir):
         s = stats_by(d, metric, ["variant", "threads", "rate"])
         for (variant, t), v in s.groupby(["variant", "threads"]):
             v = v.sort_values("rate")
-            color = plot.variant_color(variant)
+            style = plot.line_style(variant)
             label = variant if s["threads"].nunique() == 1 else f"{variant} t={t}"
-            ax.plot(v["rate"], v["median"] / 1000.0, marker="o", color=color, label=label)
-            ax.fill_between(v["rate"], v["min"] / 1000.0, v["max"] / 1000.0, color=color,
-                            alpha=0.2, linewidth=0)
+            ax.plot(v["rate"], v["median"] / 1000.0, label=label, **style)
+            if not weft_csv.is_peer(variant):
+                ax.fill_between(v["rate"], v["min"] / 1000.0, v["max"] / 1000.0,
+                                color=style["color"], alpha=0.2, linewidth=0)
         ax.set_yscale("log")
         ax.set_xlabel("offered load (msgs/s, Poisson arrivals)")
         ax.set_ylabel(metric.replace("latency_", "").replace("_us", "") + " latency (ms)")

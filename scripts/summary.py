@@ -9,7 +9,12 @@ workload/shape (e.g. connections=1000); current_thread runs are marked in the
 variant column. Values < 1000 get one
 decimal, larger ones thousands separators and no decimals. Workloads without
 the metric are skipped. --markdown prints a GitHub markdown table instead of
-fixed-width text. Exit 2 on bad input (no/missing CSV, missing columns, bad
+fixed-width text.
+
+--vs-peers prints, instead, each Weft variant's ratio to the best peer (the production
+runtimes of harness/peers) at the same workload, shape, config and thread count: the Weft
+median over the best peer's for a time (lower is better), the best peer's over Weft's for a
+throughput, so that below 1.0 Weft is ahead either way; a "best peer" row names the peer. Exit 2 on bad input (no/missing CSV, missing columns, bad
 cells, or a metric absent from every file).
 """
 import argparse
@@ -52,6 +57,45 @@ def build_rows(df, metric):
     return header, rows
 
 
+def peer_ratio_rows(df, metric):
+    """(header, rows) of --vs-peers; None when the data has no peer or no Weft row."""
+    stats = weft_csv.rep_stats(df, metric)
+    peer = stats["variant"].map(weft_csv.is_peer)
+    if not peer.any() or peer.all():
+        return None
+    keys = keys_for(stats)
+    where = [k for k in keys if k != "variant"] + ["threads"]
+    peers, weft = stats[peer], stats[~peer]
+    pick = peers.groupby(where)["median"]
+    best = peers.loc[pick.idxmax() if weft_csv.higher_is_better(metric) else pick.idxmin()]
+    best = best[where + ["variant", "median"]].rename(
+        columns={"variant": "best_peer", "median": "peer_median"})
+    m = weft.merge(best, on=where)
+    if m.empty:
+        return None
+    m["ratio"] = (m["peer_median"] / m["median"] if weft_csv.higher_is_better(metric)
+                  else m["median"] / m["peer_median"])
+    threads = sorted(m["threads"].unique())
+    header = keys + [f"t={t}" for t in threads]
+    rows = []
+    ratios = m.pivot_table(index=keys, columns="threads", values="ratio", aggfunc="first")
+    for key, row in ratios.iterrows():
+        rows.append(list(key) + [fmt_ratio(row.get(t)) for t in threads])
+    names = best.pivot_table(index=where[:-1], columns="threads", values="best_peer",
+                             aggfunc="first")
+    for key, row in names.iterrows():
+        key = key if isinstance(key, tuple) else (key,)
+        rows.append(list(key) + ["best peer"] + [str(row.get(t, "-")) if isinstance(
+            row.get(t), str) else "-" for t in threads])
+    rows.sort(key=lambda r: [natural_key(c) for c in r[:len(keys) - 1]]
+              + [r[len(keys) - 1] != "best peer", natural_key(r[len(keys) - 1])])
+    return header, rows
+
+
+def fmt_ratio(x):
+    return "-" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.2f}"
+
+
 def natural_key(text):
     """Sorts numbers inside text by value: rate=25000 before rate=100000."""
     return [(0, int(part), "") if part.isdigit() else (1, 0, part)
@@ -84,6 +128,8 @@ def main(argv=None):
                     help="metric to summarise (default: ns_per_task)")
     ap.add_argument("--markdown", action="store_true",
                     help="print a GitHub markdown table")
+    ap.add_argument("--vs-peers", action="store_true",
+                    help="each Weft variant's ratio to the best peer (below 1.0: Weft ahead)")
     ap.add_argument("csv", nargs="+", metavar="CSV")
     args = ap.parse_args(argv)
     df = weft_csv.load_or_die(PROG, args.csv)
@@ -95,8 +141,18 @@ def main(argv=None):
         print(f"{PROG}: note: skipping workload {w}: no {args.metric} rows",
               file=sys.stderr)
     unit = weft_csv.one_or_mixed(df.loc[present, "unit"])
-    header, rows = build_rows(df, args.metric)
     render = render_markdown if args.markdown else render_text
+    if args.vs_peers:
+        table = peer_ratio_rows(df, args.metric)
+        if table is None:
+            print(f"{PROG}: note: no {args.metric} rows of both a peer and a Weft variant at the "
+                  "same point", file=sys.stderr)
+            return 0
+        print(f"{args.metric}: Weft variant / best peer (below 1.0: Weft ahead), medians over "
+              "reps\n")
+        print(render(*table))
+        return 0
+    header, rows = build_rows(df, args.metric)
     print(f"{args.metric} ({unit}), median over reps\n")
     print(render(header, rows))
     return 0

@@ -24,6 +24,9 @@ GROUP_KEYS = ["workload", "shape", "config", "variant", "threads"]
 # Parameters that describe the scheduler rather than the workload's configuration.
 POLICY_KEYS = {"steal", "victim", "backoff", "flavor"}
 CURRENT_THREAD = " (current_thread)"
+# Production runtimes measured in the same harness (harness/peers/README.md): variant names that
+# are not Weft's. Plots draw them as reference lines; summaries give Weft's ratio to the best.
+PEERS = ("tokio", "go", "asio", "asio_pool", "libuv", "tbb")
 
 
 class CsvError(Exception):
@@ -97,6 +100,11 @@ def add_config(df):
 def base_variant(name):
     """The variant without its current_thread mark."""
     return name[:-len(CURRENT_THREAD)] if name.endswith(CURRENT_THREAD) else name
+
+
+def is_peer(name):
+    """True for a peer's row (current_thread mark or not), False for a Weft variant's."""
+    return base_variant(name) in PEERS
 
 
 def load(paths):

@@ -25,6 +25,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
+#include "common/event.hpp"
 #include "echo/echo_server.hpp"
 #include "flag_check.hpp"
 #include "fmt/format.h"
@@ -156,8 +157,16 @@ int run(int argc, char** argv) {
                options.variant, flavor, machine.compiler, machine.build);
     std::fflush(stdout);
 
+    // A current_thread runtime runs only inside block_on, so the main thread waits there for
+    // the signal, which a thread of its own takes.
+    workloads::OneShotEvent stop;
     int signal = 0;
-    sigwait(&stop_signals, &signal);
+    std::thread signal_taker([&] {
+      sigwait(&stop_signals, &signal);
+      stop.set();
+    });
+    (*rt)->block_on(workloads::wait_for(&stop));
+    signal_taker.join();
     fmt::print(stderr, "weft-echo: signal {}: stopping\n", signal);
     (*rt)->block_on(workloads::echo_stop(std::move(acceptor), &counters,
                                          std::chrono::milliseconds(drain_ms)));
