@@ -70,13 +70,17 @@ PLANTS := spin no_lifo
 plants: deps
 	$(foreach p,$(PLANTS),$(call cmake_build,build/plant-$(p),Release,-DWEFT_PLANT=$(p) -DWEFT_BUILD_TESTS=OFF $(NO_PEERS),weft-icount weft-bench))
 
-# The default sweep, every variant x threads 1..nproc (and current_thread where it says so):
+# The default sweep, every variant and peer x threads 1..nproc (and current_thread where it says so):
 #   spawn_storm  every shape, $(REPS) reps
 #   echo         closed loop at $(ECHO_CONNECTIONS) connections, multi_thread and current_thread,
 #                $(ECHO_REPS) reps; open loop at $(ECHO_RATES) msgs/s offered over 1000
 #                connections, at nproc workers (weft-loadgen is the client: a separate process)
 #   timer_churn  every shape, $(TIMER_REPS) reps
 # Everything lands in one CSV; then plots (plot.py, plot_io.py) and summaries.
+# The peers (harness/peers) run beside the variants; PEERS= narrows or empties the list.
+PEERS ?= tokio,go,asio,asio_pool,libuv,tbb
+comma := ,
+VARIANTS = all$(if $(PEERS),$(comma)$(PEERS))
 ECHO_CONNECTIONS ?= 100,1000
 ECHO_RATES ?= 25000,50000,100000,150000,200000
 ECHO_REPS ?= 3
@@ -85,8 +89,8 @@ ECHO_WINDOW := --param duration_ms=2000 --param warmup_ms=500
 THREAD_LIST = $(if $(THREADS),--threads=$(THREADS))
 bench: build
 	@mkdir -p results/runs results/plots
-	$(BENCH) --workload=spawn_storm --shape=all --variant=all --reps=$(REPS) $(THREAD_LIST) \
-	  --out=$(RUN_CSV)
+	$(BENCH) --workload=spawn_storm --shape=all --variant=$(VARIANTS) --reps=$(REPS) \
+	  $(THREAD_LIST) --out=$(RUN_CSV)
 	$(MAKE) --no-print-directory bench-io RUN_CSV=$(RUN_CSV)
 	$(PYTHON) scripts/plot.py --out results/plots $(RUN_CSV)
 	$(PYTHON) scripts/plot_io.py --out results/plots $(RUN_CSV)
@@ -99,31 +103,35 @@ bench-full:
 # The echo and timer_churn part of the sweep, appended to $(RUN_CSV).
 bench-io: build
 	@mkdir -p results/runs
-	$(BENCH) --workload=echo --shape=closed --variant=all --reps=$(ECHO_REPS) $(THREAD_LIST) \
-	  --param connections=$(ECHO_CONNECTIONS) $(ECHO_WINDOW) --out=$(RUN_CSV) --append
-	$(BENCH) --workload=echo --shape=closed --variant=all --reps=$(ECHO_REPS) \
+	$(BENCH) --workload=echo --shape=closed --variant=$(VARIANTS) --reps=$(ECHO_REPS) \
+	  $(THREAD_LIST) --param connections=$(ECHO_CONNECTIONS) $(ECHO_WINDOW) --out=$(RUN_CSV) --append
+	$(BENCH) --workload=echo --shape=closed --variant=$(VARIANTS) --reps=$(ECHO_REPS) \
 	  --flavor=current_thread --param connections=$(ECHO_CONNECTIONS) $(ECHO_WINDOW) \
 	  --out=$(RUN_CSV) --append
-	$(BENCH) --workload=echo --shape=open --variant=all --reps=1 --threads=$(NPROC) \
+	$(BENCH) --workload=echo --shape=open --variant=$(VARIANTS) --reps=1 --threads=$(NPROC) \
 	  --param connections=1000 --param rate=$(ECHO_RATES) $(ECHO_WINDOW) --out=$(RUN_CSV) --append
 	$(BENCH) --workload=timer_churn --shape=all --variant=all --reps=$(TIMER_REPS) \
 	  $(THREAD_LIST) --param duration_ms=2000 --out=$(RUN_CSV) --append
 
 summaries:
 	$(PYTHON) scripts/summary.py --metric ns_per_task $(CSV)
+	$(PYTHON) scripts/summary.py --vs-peers --metric ns_per_task $(CSV)
 	$(PYTHON) scripts/summary.py --metric ns_per_hop $(CSV)
 	$(PYTHON) scripts/summary.py --metric msgs_per_s $(CSV)
 	$(PYTHON) scripts/summary.py --metric latency_p99_us $(CSV)
 	$(PYTHON) scripts/summary.py --metric server_cpu_us_per_msg $(CSV)
+	$(PYTHON) scripts/summary.py --vs-peers --metric msgs_per_s $(CSV)
+	$(PYTHON) scripts/summary.py --vs-peers --metric latency_p99_us $(CSV)
+	$(PYTHON) scripts/summary.py --vs-peers --metric server_cpu_us_per_msg $(CSV)
 	$(PYTHON) scripts/summary.py --metric ns_per_pair $(CSV)
 	$(PYTHON) scripts/summary.py --metric lateness_p99_us $(CSV)
 
 # A smoke run of the whole pipeline at small sizes; writes under build/, not results/.
 QUICK_CSV := build/bench-quick.csv
 bench-quick: build
-	$(BENCH) --workload=spawn_storm --shape=all --variant=all --reps=1 $(QUICK_PARAMS) \
+	$(BENCH) --workload=spawn_storm --shape=all --variant=$(VARIANTS) --reps=1 $(QUICK_PARAMS) \
 	  --out=$(QUICK_CSV)
-	$(BENCH) --workload=echo --shape=closed,open --variant=all --reps=1 --param connections=50 \
+	$(BENCH) --workload=echo --shape=closed,open --variant=$(VARIANTS) --reps=1 --param connections=50 \
 	  --param rate=5000 --param duration_ms=300 --param warmup_ms=100 --out=$(QUICK_CSV) --append
 	$(BENCH) --workload=timer_churn --shape=all --variant=all --reps=1 --param pairs=100000 \
 	  --param timers=10000 --param spread_ms=100 --param sleepers=100 --param duration_ms=300 --out=$(QUICK_CSV) --append

@@ -6,7 +6,8 @@ benchmarks, as markdown.
 The README names the machine (host, cpu_model, cpus, compiler, build) and the commit as the
 CSV records them, then per workload (spawn_storm, echo, timer_churn, any other, then micro) a
 table of the median main metric per variant and thread count (summary.py's table; one table
-per metric, shapes that share it together) and the figures of it that are in DIR/plots/ under
+per metric, shapes that share it together), each Weft variant's ratio to the best peer where
+peers ran (summary.py --vs-peers) and the figures of it that are in DIR/plots/ under
 the names plot.py and plot_io.py give them. Nothing in it is typed by hand: rerun it after a
 new run. DIR defaults to $WEFT_RESULTS, else results/; FILE to DIR/README.md. Exit 1 when
 DIR/runs/ holds neither a full run nor a micro run.
@@ -27,10 +28,14 @@ ORDER = ["spawn_storm", "echo", "timer_churn"]  # then any other workload, then 
 
 
 def machine_lines(df, out_dir):
-    m = analysis.machine(df)
+    peer = df["variant"].map(weft_csv.is_peer)
+    m = analysis.machine(df[~peer] if (~peer).any() else df)
     sources = sorted(set(df["source"]))
+    peers = df[peer].drop_duplicates("variant")
     return [f"- machine: `{m['host']}`, {m['cpu_model']}, {m['cpus']} CPUs",
             f"- compiler: {m['compiler']}, build {m['build']}",
+            *([("- peers (harness/peers): " + "; ".join(
+                f"{r.variant}: {r.build}" for r in peers.itertuples()))] if len(peers) else []),
             f"- commit: `{m['git_sha']}`",
             f"- measured: {m['from']} to {m['to']} ({m['runs']} run_id values)",
             "- from: " + ", ".join(f"[{os.path.basename(s)}]({rel(s, out_dir)})"
@@ -71,6 +76,10 @@ def workload_section(df, workload, plots_dir, out_dir):
         header, body = summary.build_rows(rows, metric)
         lines += [f"`{metric}` ({unit}), median over reps, {better} is better:", "",
                   summary.render_markdown(header, body), ""]
+        ratios = summary.peer_ratio_rows(rows, metric)
+        if ratios is not None:
+            lines += [f"Each Weft variant's `{metric}` against the best peer at the same point "
+                      "(below 1.0: Weft ahead):", "", summary.render_markdown(*ratios), ""]
     figures = [n for n in plot_names(sub) if os.path.isfile(os.path.join(plots_dir, n))]
     for name in figures:
         lines += [f"![{name}]({rel(os.path.join(plots_dir, name), out_dir)})", ""]
