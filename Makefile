@@ -8,7 +8,11 @@ NPROC := $(shell nproc)
 SHA := $(shell git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)$(shell git status --porcelain --untracked-files=no 2>/dev/null | grep -q . && echo -dirty)
 HOST := $(shell hostname)
 DATE := $(shell date -u +%F)
-RUN_CSV ?= results/runs/$(DATE)_$(HOST)_$(SHA).csv
+# A name no earlier run has taken (a second run of the same day and commit gets _2, _3, ...).
+ifndef RUN_CSV
+RUN_CSV := $(shell n=results/runs/$(DATE)_$(HOST)_$(SHA); f=$$n.csv; i=2; \
+  while [ -e $$f ]; do f=$${n}_$$i.csv; i=$$((i+1)); done; echo $$f)
+endif
 BENCH := build/release/harness/bench/weft-bench
 REPS ?= 5
 THREADS ?=
@@ -77,8 +81,11 @@ plants: deps
 #                connections, at nproc workers (weft-loadgen is the client: a separate process)
 #   timer_churn  every shape, $(TIMER_REPS) reps
 # Everything lands in one CSV; then plots (plot.py, plot_io.py) and summaries.
-# The peers (harness/peers) run beside the variants; PEERS= narrows or empties the list.
+# The peers (harness/peers) run beside the variants; PEERS= narrows or empties the list. Their
+# spawn_storm runs take PEER_REPS reps (a process each; libuv's chained shape alone takes about
+# a minute a run here).
 PEERS ?= tokio,go,asio,asio_pool,libuv,tbb
+PEER_REPS ?= 3
 comma := ,
 VARIANTS = all$(if $(PEERS),$(comma)$(PEERS))
 ECHO_CONNECTIONS ?= 100,1000
@@ -89,8 +96,10 @@ ECHO_WINDOW := --param duration_ms=2000 --param warmup_ms=500
 THREAD_LIST = $(if $(THREADS),--threads=$(THREADS))
 bench: build
 	@mkdir -p results/runs results/plots
-	$(BENCH) --workload=spawn_storm --shape=all --variant=$(VARIANTS) --reps=$(REPS) \
-	  $(THREAD_LIST) --out=$(RUN_CSV)
+	$(BENCH) --workload=spawn_storm --shape=all --variant=all --reps=$(REPS) $(THREAD_LIST) \
+	  --out=$(RUN_CSV)
+	$(if $(PEERS),$(BENCH) --workload=spawn_storm --shape=all --variant=$(PEERS) \
+	  --reps=$(PEER_REPS) $(THREAD_LIST) --out=$(RUN_CSV) --append)
 	$(MAKE) --no-print-directory bench-io RUN_CSV=$(RUN_CSV)
 	$(PYTHON) scripts/plot.py --out results/plots $(RUN_CSV)
 	$(PYTHON) scripts/plot_io.py --out results/plots $(RUN_CSV)

@@ -3,6 +3,7 @@
 // fresh runtime per measurement, times `run`, and writes the rows.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -11,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "weft/runtime.hpp"
 
@@ -21,6 +23,7 @@ struct ParamSpec {
   std::string default_value;
   std::string help;
   std::vector<std::string> shapes;  // the shapes that use it
+  std::int64_t max = 1'000'000'000;  // the largest value it takes (every value is >= 1)
 };
 
 // Resolved parameters: every parameter of the shape, defaults filled in, all validated.
@@ -54,6 +57,11 @@ class Workload {
   // Whether the harness runs `run` once untimed first (peak RSS from a trimmed heap, warm
   // caches). Workloads with their own warm-up (echo) say no: a run there costs seconds.
   virtual bool wants_cold_run() const { return true; }
+  // Rules that join several parameters (a tree's leaves must be a power of its fanout), checked
+  // by the harness before anything runs; each parameter's own range is its ParamSpec's.
+  virtual absl::Status validate(std::string_view /*shape*/, const Params& /*params*/) const {
+    return absl::OkStatus();
+  }
   // The units `run` reports for `shape` with `params` when they follow from the parameters alone
   // (the harness holds a peer program's count to it: harness/peers); nullopt when they do not.
   virtual std::optional<double> expected_units(std::string_view /*shape*/,

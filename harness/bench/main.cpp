@@ -28,6 +28,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "csv_writer.hpp"
+#include "flag_check.hpp"
 #include "peers.hpp"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -66,8 +67,26 @@ namespace {
   std::exit(2);
 }
 
+constexpr const char* kFlagNames[] = {"workload", "shape",  "variant", "threads", "flavor",
+                                      "reps",     "param",  "steal",   "victim",  "backoff",
+                                      "out",      "append", "list"};
+
+void print_help() {
+  fmt::print(
+      "weft-bench: runs Weft workloads under every requested variant and peer, thread count and "
+      "repetition, and writes tidy CSV.\n  weft-bench --workload=spawn_storm --shape=tree "
+      "--variant=all --threads=1,2 --reps=5 --param leaves=100000 --out=x.csv\n  weft-bench "
+      "--list\n\n");
+  for (const char* name : kFlagNames) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    fmt::print("  --{} (default '{}')\n      {}\n", name, flag->DefaultValue(), flag->Help());
+  }
+  fmt::print("\nExit: 0 ok, 1 a run failed or a write failed, 2 bad input (nothing run).\n");
+}
+
 // Abseil keeps only the last of a repeated flag, so `--param` occurrences are collected here and
-// taken out of argv; every other flag name is checked so an unknown one exits 2, not 1.
+// taken out of argv. Abseil exits 1 on an unknown flag or a badly typed value, and after --help;
+// here bad input exits 2 and --help 0, so the rest is checked first (harness/common/flag_check).
 std::vector<std::string> take_params_and_check_flags(int& argc, char** argv) {
   std::vector<std::string> params;
   int out = 1;
@@ -82,24 +101,29 @@ std::vector<std::string> take_params_and_check_flags(int& argc, char** argv) {
       params.push_back(arg.substr(arg.find('=') + 1));
       continue;
     }
-    if (arg.size() > 1 && arg[0] == '-' && arg != "--") {
-      std::string name = arg.substr(arg.find_first_not_of('-'));
-      name = name.substr(0, name.find('='));
-      const bool known = absl::FindCommandLineFlag(name) != nullptr ||
-                         (name.rfind("no", 0) == 0 && absl::FindCommandLineFlag(name.substr(2))) ||
-                         name == "help" || name == "helpfull" || name == "helpshort" ||
-                         name == "version";
-      if (!known) {
-        usage_error(fmt::format(
-            "unknown flag '{}'; valid: --workload --shape --variant --threads --flavor --reps "
-            "--param --steal --victim --backoff --out --append --list --help",
-            arg));
-      }
-    }
     argv[out++] = argv[i];
   }
   argc = out;
-  return params;
+  using Kind = harness::FlagProblem::Kind;
+  const std::optional<harness::FlagProblem> p =
+      harness::first_bad_flag(argc, argv, "harness/bench", false);
+  if (!p) return params;
+  switch (p->kind) {
+    case Kind::kHelp:
+      print_help();
+      std::exit(0);
+    case Kind::kMissingValue:
+      usage_error(fmt::format("--{} needs a value", p->name));
+    case Kind::kBadValue:
+      usage_error(fmt::format("bad --{} value '{}': {}", p->name, p->value, p->error));
+    case Kind::kUnknown:
+    case Kind::kPositional:
+      break;
+  }
+  usage_error(fmt::format(
+      "unknown {} '{}'; valid: --workload --shape --variant --threads --flavor --reps --param "
+      "--steal --victim --backoff --out --append --list --help",
+      p->kind == Kind::kPositional ? "argument" : "flag", p->arg));
 }
 
 void print_list() {
@@ -119,8 +143,8 @@ void print_list() {
     fmt::print("workload {}: {}\n", w->name(), w->description());
     fmt::print("  shapes: {}\n", fmt::join(w->shapes(), ", "));
     for (const auto& p : w->params()) {
-      fmt::print("  --param {}={:<10} {} [{}]\n", p.name, p.default_value, p.help,
-                 fmt::join(p.shapes, ", "));
+      fmt::print("  --param {}={:<10} {} [{}; 1..{}]\n", p.name, p.default_value, p.help,
+                 fmt::join(p.shapes, ", "), p.max);
     }
   }
 }
@@ -270,6 +294,16 @@ int run(int argc, char** argv) {
   const std::string run_id = fmt::format("{}-{}", utc_timestamp(), ::getpid());
   auto writer = CsvWriter::open(out, machine, run_id, absl::GetFlag(FLAGS_append));
   if (!writer.ok()) usage_error(std::string(writer.status().message()));
+  // A failed run keeps what it measured apart, and whatever was at --out before intact.
+  auto failed = [&](const std::string& message) {
+    fmt::print(stderr, "weft-bench: {}\n", message);
+    if ((*writer)->partial_path() != out) {
+      fmt::print(stderr, "weft-bench: {} is unchanged; the rows measured are in {}\n", out,
+                 (*writer)->partial_path());
+    }
+    return 1;
+  };
+  if (!(*writer)->status().ok()) return failed((*writer)->status().ToString());
 
   std::size_t points = 0;
   for (const std::string& shape : sweep->shapes) points += params_for(*sweep, shape).size();
@@ -302,12 +336,11 @@ int run(int argc, char** argv) {
             m = measure_weft(variant, policy, point);
           }
           if (!m.ok()) {
-            fmt::print(stderr, "weft-bench: {}/{} {} t={} rep {} failed: {}\n",
-                       sweep->workload->name(), shape, variant, threads, rep,
-                       m.status().ToString());
-            return 1;
+            return failed(fmt::format("{}/{} {} t={} rep {} failed: {}", sweep->workload->name(),
+                                      shape, variant, threads, rep, m.status().ToString()));
           }
           write_rows(**writer, *m, point);
+          if (!(*writer)->status().ok()) return failed((*writer)->status().ToString());
           const double per_unit = m->result.units > 0 ? m->timed_ns / m->result.units : m->timed_ns;
           fmt::print(stderr, "[{}/{}] {}/{} {} t={} rep {}: {:.1f} ns/{}\n", index, total,
                      sweep->workload->name(), shape, m->label, threads, rep, per_unit,
@@ -318,6 +351,7 @@ int run(int argc, char** argv) {
      }
     }
   }
+  if (absl::Status s = (*writer)->commit(); !s.ok()) return failed(s.ToString());
   fmt::print(stderr, "weft-bench: wrote {}\n", out);
   std::fputs((out + "\n").c_str(), stdout);
   return 0;
@@ -326,4 +360,15 @@ int run(int argc, char** argv) {
 }  // namespace
 }  // namespace weft::bench
 
-int main(int argc, char** argv) { return weft::bench::run(argc, argv); }
+// No exception leaves the program: it ends with exit 1 and the message (out of memory, a thread
+// that cannot start), and what was at --out before stays as it was.
+int main(int argc, char** argv) {
+  try {
+    return weft::bench::run(argc, argv);
+  } catch (const std::bad_alloc&) {
+    fmt::print(stderr, "weft-bench: out of memory\n");
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "weft-bench: {}\n", e.what());
+  }
+  return 1;
+}

@@ -160,26 +160,53 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
     }
   }
 
+  // Every --param before anything runs or is written: a known key, given once, used by a shape
+  // of the sweep, each value inside the parameter's range; then each shape's points as a whole.
   const auto specs = s.workload->params();
   std::vector<std::string> spec_names;
   for (const auto& p : specs) spec_names.push_back(p.name);
+  std::vector<std::string> seen;
   for (const std::string& kv : r.params) {
     const auto eq = kv.find('=');
     const std::string key = kv.substr(0, eq);
-    if (eq == std::string::npos || std::find(spec_names.begin(), spec_names.end(), key) ==
-                                       spec_names.end()) {
+    const auto spec = std::find_if(specs.begin(), specs.end(),
+                                   [&](const workloads::ParamSpec& p) { return p.name == key; });
+    if (eq == std::string::npos || spec == specs.end()) {
       return absl::InvalidArgumentError(
           fmt::format("bad --param '{}' for workload {}; valid: key=value with key one of {}", kv,
                       r.workload, fmt::join(spec_names, ", ")));
     }
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) {
+      return absl::InvalidArgumentError(fmt::format(
+          "--param {} is given twice; give it once, with a comma list to sweep values", key));
+    }
+    seen.push_back(key);
+    if (std::none_of(s.shapes.begin(), s.shapes.end(), [&](const std::string& shape) {
+          return std::find(spec->shapes.begin(), spec->shapes.end(), shape) != spec->shapes.end();
+        })) {
+      return absl::InvalidArgumentError(
+          fmt::format("--param {} is used by none of the shapes swept ({}); it is a parameter "
+                      "of {}",
+                      key, fmt::join(s.shapes, ", "), fmt::join(spec->shapes, ", ")));
+    }
     for (const std::string& value : split(kv.substr(eq + 1), ',')) {
       long long v = 0;
-      if (!parse_positive(value, v)) {
-        return absl::InvalidArgumentError(fmt::format(
-            "bad --param '{}': the value must be a positive integer or a comma list of them", kv));
+      if (!parse_positive(value, v) || v > spec->max) {
+        return absl::InvalidArgumentError(
+            fmt::format("bad --param '{}': {} takes integers from 1 to {} (or a comma list of "
+                        "them)",
+                        kv, key, spec->max));
       }
     }
     s.overrides.push_back(kv);
+  }
+  for (const std::string& shape : s.shapes) {
+    for (const workloads::Params& point : params_for(s, shape)) {
+      if (absl::Status v = s.workload->validate(shape, point); !v.ok()) {
+        return absl::InvalidArgumentError(fmt::format("bad --param for {}/{}: {}", r.workload,
+                                                      shape, std::string(v.message())));
+      }
+    }
   }
   return s;
 }

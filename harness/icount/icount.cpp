@@ -226,12 +226,17 @@ std::vector<Case> all_cases() {
 // --- the command line ---------------------------------------------------------------------------
 
 // Abseil exits 1 on an unknown flag or a badly typed value; here bad input exits 2, so every
-// flag is checked first (harness/common/flag_check.hpp). --help goes on to Abseil.
+// flag is checked first (harness/common/flag_check.hpp); --help prints them and exits 0.
 void check_flags(int argc, char** argv) {
   using Kind = harness::FlagProblem::Kind;
   const std::optional<harness::FlagProblem> p =
       harness::first_bad_flag(argc, argv, "icount", false);
-  if (!p || p->kind == Kind::kHelp) return;
+  if (!p) return;
+  if (p->kind == Kind::kHelp) {
+    fmt::print("weft-icount: runs one hot path N times, for callgrind (scripts/icount.py).\n");
+    fmt::print("flags: {}\n", kValidFlags);
+    std::exit(0);
+  }
   switch (p->kind) {
     case Kind::kPositional:
       usage_error(fmt::format("unexpected argument '{}'; valid flags: {}", p->arg, kValidFlags));

@@ -70,7 +70,9 @@ TEST_F(BenchCli, NonNumericThreadsExits2) {
 }
 TEST_F(BenchCli, ZeroRepsExits2) { expect_rejected("--reps=0", "'0'", "integer"); }
 TEST_F(BenchCli, UnknownParamExits2) { expect_rejected("--param bogus=1", "bogus", "leaves"); }
-TEST_F(BenchCli, NonNumericParamExits2) { expect_rejected("--param tasks=x", "tasks=x", "integer"); }
+TEST_F(BenchCli, NonNumericParamExits2) {
+  expect_rejected("--shape=flat,tree --param leaves=x", "leaves=x", "integer");
+}
 TEST_F(BenchCli, UnknownFlagExits2) { expect_rejected("--frobnicate=1", "frobnicate", "--shape"); }
 TEST_F(BenchCli, UnknownFlavorExits2) {
   expect_rejected("--flavor=fibers", "'fibers'", "current_thread");
@@ -164,6 +166,55 @@ TEST_F(BenchCli, RunWritesTidyRowsForEveryRepParamAndCounter) {
   EXPECT_EQ(steal_rows, 8);
   EXPECT_TRUE(saw_params);
   EXPECT_GT(rows, 8 * 10);
+}
+
+// --- nothing lost (issue 13): bad input never touches --out; write errors exit 1 ---------------
+
+std::string slurp(const std::string& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+TEST_F(BenchCli, BadParamsLeaveAnExistingCsvIntact) {
+  { std::ofstream(out_) << "earlier results\n"; }
+  for (const std::string bad :
+       {"--shape=tree --param leaves=7", "--shape=pipeline --param capacity=1000000000000",
+        "--shape=flat --param tasks=1000000000000", "--shape=flat --param tasks=1 --param tasks=2",
+        "--shape=flat --param leaves=100", "--workload=echo --param connections=20000",
+        "--workload=echo --param client_threads=65", "--workload=echo --param msg_size=2000000",
+        "--workload=echo --param connections=2 --param client_threads=3"}) {
+    const Result r = run_bench(bad + " --threads=1 --reps=1 --out=" + out_);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.output;
+    EXPECT_NE(r.output.find("--param"), std::string::npos) << bad << ": " << r.output;
+  }
+  EXPECT_EQ(slurp(out_), "earlier results\n");
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1)
+      << "no partial file either";
+}
+
+TEST_F(BenchCli, AppendKeepsEarlierRowsAndWritesNoPartialFile) {
+  const std::string args = "--variant=mutex --shape=flat --threads=1 --reps=1 --param tasks=100 ";
+  ASSERT_EQ(run_bench(args + "--out=" + out_).exit_code, 0);
+  const std::string first = slurp(out_);
+  ASSERT_EQ(run_bench(args + "--append --out=" + out_).exit_code, 0);
+  const std::string both = slurp(out_);
+  EXPECT_EQ(both.substr(0, first.size()), first);
+  EXPECT_GT(both.size(), first.size() + 100);
+  EXPECT_EQ(std::distance(fs::directory_iterator(dir_), fs::directory_iterator()), 1);
+}
+
+TEST_F(BenchCli, AWriteErrorExits1) {
+  const Result r = run_bench("--variant=mutex --shape=flat --threads=1 --reps=1 --param tasks=100 "
+                             "--out=/dev/full");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("No space left on device"), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find("wrote"), std::string::npos) << r.output;
+}
+
+TEST_F(BenchCli, HelpExits0AndPositionalsAndBadlyTypedFlagsExit2) {
+  EXPECT_EQ(run_bench("--help").exit_code, 0);
+  EXPECT_EQ(run_bench("stray").exit_code, 2);
+  EXPECT_EQ(run_bench("--append=maybe").exit_code, 2);
 }
 
 }  // namespace

@@ -97,7 +97,7 @@ def test_echo_server_is_driven_by_weft_loadgen(tmp_path, peer):
 def test_tokio_current_thread_flavor(tmp_path):
     need("tokio")
     p, rows = bench(tmp_path, "--variant=tokio,go", "--workload=spawn_storm", "--shape=tree",
-                    "--flavor=current_thread", *TINY)
+                    "--flavor=current_thread", "--param", "leaves=1000")
     assert p.returncode == 0, p.stderr
     assert {r["variant"] for r in rows} == {"tokio"}
     assert all("flavor=current_thread" in r["params"] for r in rows)
@@ -112,14 +112,20 @@ def stand_in(tmp_path, body):
     return dict(os.environ, WEFT_PEER_TOKIO=str(path))
 
 
-def test_a_wrong_count_fails_the_run(tmp_path):
+def test_a_wrong_count_fails_the_run_and_keeps_the_earlier_csv(tmp_path):
     env = stand_in(tmp_path, 'echo \'{"units": 999, "unit": "task", "seconds": 0.01, '
                              '"build": "stand-in"}\'')
-    p, rows = bench(tmp_path, "--variant=tokio", "--workload=spawn_storm", "--shape=flat",
-                    "--threads=1", "--param", "tasks=1000", env=env)
+    (tmp_path / "out.csv").write_text("earlier results\n")
+    p, _ = bench(tmp_path, "--variant=mutex,tokio", "--workload=spawn_storm", "--shape=flat",
+                 "--threads=1", "--param", "tasks=1000", env=env)
     assert p.returncode == 1
     assert "peer tokio counted 999 tasks where 1000 were expected" in p.stderr
-    assert not [r for r in rows if r["variant"] == "tokio"]
+    assert (tmp_path / "out.csv").read_text() == "earlier results\n"
+    partial = [f for f in os.listdir(tmp_path) if f.startswith("out.csv.partial-")]
+    assert len(partial) == 1, os.listdir(tmp_path)
+    assert "the rows measured are in" in p.stderr
+    rows = list(csv.DictReader(open(tmp_path / partial[0])))
+    assert {r["variant"] for r in rows} == {"mutex"}, "mutex's rows kept, none of the failed peer"
 
 
 def test_a_failed_check_fails_the_run_with_the_peers_message(tmp_path):

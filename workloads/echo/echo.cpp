@@ -17,6 +17,7 @@
 #include "common/event.hpp"
 #include "echo/echo_client.hpp"
 #include "echo/echo_server.hpp"
+#include "fmt/format.h"
 #include "weft/weft.hpp"
 
 namespace weft::workloads {
@@ -39,24 +40,30 @@ class Echo final : public Workload {
   std::vector<std::string> shapes() const override { return {"closed", "open"}; }
   std::vector<ParamSpec> params() const override {
     return {
-        {"connections", "100", "client connections (10000 needs no more than 19000 fds)",
-         {"closed", "open"}},
-        {"msg_size", "64", "bytes per message", {"closed", "open"}},
-        {"rate", "50000", "offered load, msgs/s over all connections", {"open"}},
-        {"duration_ms", "3000", "measurement window", {"closed", "open"}},
-        {"warmup_ms", "1000", "load before the window (not measured)", {"closed", "open"}},
-        {"client_threads", "1", "load generator threads", {"closed", "open"}},
+        {"connections", "100", "client connections (the server and weft-loadgen each need one "
+         "descriptor per connection)", {"closed", "open"}, 19'000},
+        {"msg_size", "64", "bytes per message", {"closed", "open"}, 1 << 20},
+        {"rate", "50000", "offered load, msgs/s over all connections", {"open"}, 100'000'000},
+        {"duration_ms", "3000", "measurement window", {"closed", "open"}, 86'400'000},
+        {"warmup_ms", "1000", "load before the window (not measured)", {"closed", "open"},
+         86'400'000},
+        {"client_threads", "1", "load generator threads (at most connections)", {"closed", "open"},
+         64},
     };
   }
   bool wants_cold_run() const override { return false; }
+  absl::Status validate(std::string_view /*shape*/, const Params& params) const override {
+    if (param_int(params, "client_threads") <= param_int(params, "connections")) {
+      return absl::OkStatus();
+    }
+    return absl::InvalidArgumentError(
+        fmt::format("echo: client_threads={} is more than connections={}",
+                    param_int(params, "client_threads"), param_int(params, "connections")));
+  }
 
   absl::StatusOr<RunResult> run(Runtime& rt, std::string_view shape,
                                 const Params& params) override {
-    const std::int64_t connections = param_int(params, "connections");
     const std::int64_t msg_size = param_int(params, "msg_size");
-    if (connections > 19000) {
-      return absl::InvalidArgumentError("echo: connections must be at most 19000 (fd limit)");
-    }
     absl::StatusOr<TcpListener> listener = rt.block_on(bind_loopback());
     if (!listener.ok()) return listener.status();
     absl::StatusOr<SocketAddress> addr = listener->local_addr();

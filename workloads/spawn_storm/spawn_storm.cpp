@@ -140,17 +140,29 @@ class SpawnStorm final : public Workload {
   }
   std::vector<ParamSpec> params() const override {
     return {
+        // Upper bounds keep every run inside memory: flat holds `tasks` frames at once.
         {"tasks", "1000000", "tasks spawned (flat, remote) or chain depth (chained)",
-         {"flat", "remote", "chained"}},
-        {"leaves", "1000000", "leaves of the skynet tree (a power of fanout)", {"tree"}},
-        {"fanout", "10", "children per skynet node", {"tree"}},
-        {"yield_tasks", "1000", "tasks that yield", {"yield_many"}},
-        {"yields", "1000", "yields per task", {"yield_many"}},
-        {"pairs", "100000", "ping-pong pairs (2 tasks each)", {"ping_pong"}},
-        {"items", "200000", "items through the pipeline", {"pipeline"}},
-        {"stages", "4", "relay tasks between source and sink", {"pipeline"}},
-        {"capacity", "64", "capacity of every channel", {"pipeline"}},
+         {"flat", "remote", "chained"}, 20'000'000},
+        {"leaves", "1000000", "leaves of the skynet tree (a power of fanout)", {"tree"},
+         100'000'000},
+        {"fanout", "10", "children per skynet node", {"tree"}, 1'000},
+        {"yield_tasks", "1000", "tasks that yield", {"yield_many"}, 1'000'000},
+        {"yields", "1000", "yields per task", {"yield_many"}, 1'000'000'000},
+        {"pairs", "100000", "ping-pong pairs (2 tasks each)", {"ping_pong"}, 10'000'000},
+        {"items", "200000", "items through the pipeline", {"pipeline"}, 1'000'000'000},
+        {"stages", "4", "relay tasks between source and sink", {"pipeline"}, 10'000},
+        {"capacity", "64", "capacity of every channel", {"pipeline"}, 1 << 20},
     };
+  }
+
+  absl::Status validate(std::string_view shape, const Params& params) const override {
+    if (shape != "tree") return absl::OkStatus();
+    const std::int64_t leaves = param_int(params, "leaves");
+    const std::int64_t fanout = param_int(params, "fanout");
+    if (skynet_nodes(leaves, fanout)) return absl::OkStatus();
+    return absl::InvalidArgumentError(fmt::format(
+        "tree: leaves={} is not a power of fanout={} (fanout >= 2; e.g. leaves={})", leaves,
+        fanout, fanout >= 2 ? fanout * fanout * fanout : 1000));
   }
 
   std::optional<double> expected_units(std::string_view shape,

@@ -169,12 +169,15 @@ class TimerChurn final : public Workload {
   std::vector<std::string> shapes() const override { return {"cancel", "million", "accuracy"}; }
   std::vector<ParamSpec> params() const override {
     return {
-        {"pairs", "2000000", "insert+cancel pairs per worker", {"cancel"}},
-        {"timers", "1000000", "timers inserted, fired, then inserted and dropped", {"million"}},
-        {"sleepers", "1000", "tasks sleeping random 1-100 ms over and over", {"accuracy"}},
-        {"spread_ms", "1000", "deadlines spread over this window", {"million"}},
-        {"duration_ms", "3000", "how long the sleepers run", {"accuracy"}},
-        {"busy_us", "50", "CPU slice of the busy tasks between yields", {"accuracy"}},
+        // Upper bounds keep every run inside memory and inside a day.
+        {"pairs", "2000000", "insert+cancel pairs per worker", {"cancel"}, 1'000'000'000},
+        {"timers", "1000000", "timers inserted, fired, then inserted and dropped", {"million"},
+         20'000'000},
+        {"sleepers", "1000", "tasks sleeping random 1-100 ms over and over", {"accuracy"},
+         1'000'000},
+        {"spread_ms", "1000", "deadlines spread over this window", {"million"}, 86'400'000},
+        {"duration_ms", "3000", "how long the sleepers run", {"accuracy"}, 86'400'000},
+        {"busy_us", "50", "CPU slice of the busy tasks between yields", {"accuracy"}, 1'000'000},
     };
   }
 

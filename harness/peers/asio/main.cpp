@@ -147,10 +147,10 @@ int main(int argc, char** argv) {
   const Options o = parse(argc, argv, peer);
   if (o.mode == "echo") return echo(peer, o);
   Contexts cx(static_cast<std::size_t>(o.threads), o.extra.at("contexts") == "per_thread");
-  return spawn_storm(peer, o, [&]() -> std::int64_t {
-    if (o.shape == "flat") return flat(cx, o.tasks);
-    if (o.shape == "tree") return tree(cx, o.leaves, o.fanout);
-    if (o.shape == "yield_many") return yield_many(cx, o.yield_tasks, o.yields);
-    return chained(cx, o.tasks);
+  return spawn_storm(peer, o, [&](const Options& r) -> std::int64_t {
+    if (r.shape == "flat") return flat(cx, r.tasks);
+    if (r.shape == "tree") return tree(cx, r.leaves, r.fanout);
+    if (r.shape == "yield_many") return yield_many(cx, r.yield_tasks, r.yields);
+    return chained(cx, r.tasks);
   });
 }

@@ -8,6 +8,7 @@
 // the shape once and returns the value the shape is checked by, or serves echo itself.
 #pragma once
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <csignal>
@@ -216,15 +217,25 @@ inline std::string json_string(std::string_view s) {
   return out + "\"";
 }
 
-// One untimed warm-up run, one timed run (from just before `once` spawns to its return, when it
-// has observed completion), both checked; then the one JSON line. Returns the exit status.
+// The warm-up run's sizes (README.md): a tenth of every count, at least 1, and a tree one level
+// shallower. It starts the runtime's threads and warms its allocator; the timed run is full size.
+inline Options warm_up_sizes(Options o) {
+  for (std::int64_t* n : {&o.tasks, &o.yield_tasks, &o.pairs}) *n = std::max<std::int64_t>(1, *n / 10);
+  o.leaves = std::max<std::int64_t>(1, o.leaves / o.fanout);
+  return o;
+}
+
+// One untimed warm-up run, one timed run (from just before `once(sizes)` spawns to its return,
+// when it has observed completion), both checked; then the one JSON line. Returns the exit status.
 template <class Once>
 int spawn_storm(const Peer& peer, const Options& o, Once&& once) {
-  const auto [want, what] = expected(o);
+  const Options warm = warm_up_sizes(o);
   double seconds = 0;
-  for (const char* run : {"warm-up", "timed"}) {
+  for (const Options* r : {&warm, &o}) {
+    const char* run = r == &o ? "timed" : "warm-up";
+    const auto [want, what] = expected(*r);
     const auto start = std::chrono::steady_clock::now();
-    const std::int64_t got = once();
+    const std::int64_t got = once(*r);
     seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (got != want) {
       exit_with(1, peer, "%s (%s run): %s %lld, expected %lld", o.shape.c_str(), run, what,

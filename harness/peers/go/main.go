@@ -72,7 +72,7 @@ func spawnStorm(args []string) error {
 	if err := setThreads(f); err != nil {
 		return usageError{err}
 	}
-	if _, _, err := runShape(shape, s); err != nil { // warm-up, untimed
+	if _, _, err := runShape(shape, s.warmUp()); err != nil { // warm-up, untimed
 		return err
 	}
 	units, secs, err := runShape(shape, s)

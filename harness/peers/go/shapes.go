@@ -22,6 +22,23 @@ var shapeNames = []string{"flat", "tree", "yield_many", "ping_pong", "chained"}
 // sizes holds the shape's flags, already checked (every one >= 1; leaves a power of fanout).
 type sizes struct{ tasks, leaves, fanout, yieldTasks, yields, pairs int64 }
 
+// warmUp gives the warm-up run's sizes (../README.md): a tenth of every count, at least 1, and a
+// tree one level shallower. It starts the scheduler's threads and grows the heap.
+func (s sizes) warmUp() sizes {
+	tenth := func(n int64) int64 {
+		if n < 10 {
+			return 1
+		}
+		return n / 10
+	}
+	w := s
+	w.tasks, w.yieldTasks, w.pairs = tenth(s.tasks), tenth(s.yieldTasks), tenth(s.pairs)
+	if w.leaves = s.leaves / s.fanout; w.leaves < 1 {
+		w.leaves = 1
+	}
+	return w
+}
+
 // timed runs root on a goroutine and times it, from just before starting it to receiving its
 // result on the main goroutine.
 func timed[T any](root func() T) (T, float64) {

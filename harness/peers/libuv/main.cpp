@@ -179,20 +179,20 @@ int main(int argc, char** argv) {
   uv_timer_t timer;
   uv_loop_init(&loop);
   uv_timer_init(&loop, &timer);
-  const int rc = spawn_storm(peer, o, [&]() -> std::int64_t {
-    if (o.shape == "flat") {
-      Flat f{&loop, o.tasks, o.tasks};
+  const int rc = spawn_storm(peer, o, [&](const Options& r) -> std::int64_t {
+    if (r.shape == "flat") {
+      Flat f{&loop, r.tasks, r.tasks};
       auto root = [&f] { flat_root(f); };
       run_on_loop(&loop, &timer, root);
       return f.left == 0 ? f.ran.load() : -1;
     }
-    if (o.shape == "tree") {
-      Tree t{&loop, o.fanout};
-      auto root = [&t, &o] { tree_queue(t, nullptr, 0, o.leaves); };
+    if (r.shape == "tree") {
+      Tree t{&loop, r.fanout};
+      auto root = [&t, &r] { tree_queue(t, nullptr, 0, r.leaves); };
       run_on_loop(&loop, &timer, root);
       return t.result;
     }
-    Chain c{&loop, o.tasks};
+    Chain c{&loop, r.tasks};
     auto root = [&c] { chain_queue(c, 1); };
     run_on_loop(&loop, &timer, root);
     return c.reached;

@@ -97,11 +97,11 @@ int main(int argc, char** argv) {
       static_cast<std::size_t>(std::max(threads, tbb::this_task_arena::max_concurrency())));
   tbb::task_arena arena(threads);
   arena.initialize();
-  return spawn_storm(peer, o, [&]() -> std::int64_t {
+  return spawn_storm(peer, o, [&](const Options& r) -> std::int64_t {
     return arena.execute([&]() -> std::int64_t {
-      if (o.shape == "flat") return flat(o.tasks);
-      if (o.shape == "tree") return skynet(0, o.leaves, o.fanout);
-      return chained(o.tasks);
+      if (r.shape == "flat") return flat(r.tasks);
+      if (r.shape == "tree") return skynet(0, r.leaves, r.fanout);
+      return chained(r.tasks);
     });
   });
 }

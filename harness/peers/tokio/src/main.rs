@@ -74,7 +74,7 @@ fn spawn_storm(args: &[String]) -> Result<(), Failure> {
         )));
     }
     let rt = runtime(&flags)?;
-    shapes::run(&rt, &shape, &sizes).map_err(Failure::Failed)?; // warm-up, untimed
+    shapes::run(&rt, &shape, &sizes.warm_up()).map_err(Failure::Failed)?; // warm-up, untimed
     let run = shapes::run(&rt, &shape, &sizes).map_err(Failure::Failed)?;
     println!(
         "{{\"units\": {}, \"unit\": \"task\", \"seconds\": {:.9}, \"build\": \"{BUILD}\"}}",

@@ -29,6 +29,22 @@ pub struct Sizes {
     pub pairs: i64,
 }
 
+impl Sizes {
+    /// The warm-up run's sizes (../README.md): a tenth of every count, at least 1, and a tree
+    /// one level shallower. It starts the runtime's threads and warms its allocator.
+    pub fn warm_up(&self) -> Sizes {
+        let tenth = |n: i64| (n / 10).max(1);
+        Sizes {
+            tasks: tenth(self.tasks),
+            leaves: (self.leaves / self.fanout).max(1),
+            fanout: self.fanout,
+            yield_tasks: tenth(self.yield_tasks),
+            yields: self.yields,
+            pairs: tenth(self.pairs),
+        }
+    }
+}
+
 /// One checked run: the units it counts (the contract's table) and its seconds.
 pub struct Run {
     pub units: i64,
