@@ -52,12 +52,13 @@ def variant_color(name):
 
 def line_style(name):
     """matplotlib keywords of a variant's line: Weft's variants solid (current_thread dashed)
-    with round markers, peers dash-dotted in greys with markers of their own."""
+    with round markers, peers dash-dotted (current_thread dotted) in greys with markers of
+    their own."""
     base = weft_csv.base_variant(name)
-    if base in PEER_STYLE:
-        return dict(color=PEER_STYLE[base][0], marker=PEER_STYLE[base][1], linestyle="-.",
-                    markerfacecolor="white")
     dashed = name.endswith(weft_csv.CURRENT_THREAD)
+    if base in PEER_STYLE:
+        return dict(color=PEER_STYLE[base][0], marker=PEER_STYLE[base][1],
+                    linestyle=":" if dashed else "-.", markerfacecolor="white")
     return dict(color=variant_color(name), marker="o", linestyle="--" if dashed else "-")
 
 
