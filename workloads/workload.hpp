@@ -62,6 +62,12 @@ class Workload {
   virtual absl::Status validate(std::string_view /*shape*/, const Params& /*params*/) const {
     return absl::OkStatus();
   }
+  // File descriptors a run of `shape` holds in the harness's process at once (0: a handful); the
+  // harness refuses, before it starts, a sweep that needs more than the open-file limit.
+  virtual std::uint64_t descriptors_needed(std::string_view /*shape*/,
+                                           const Params& /*params*/) const {
+    return 0;
+  }
   // The units `run` reports for `shape` with `params` when they follow from the parameters alone
   // (the harness holds a peer program's count to it: harness/peers); nullopt when they do not.
   virtual std::optional<double> expected_units(std::string_view /*shape*/,

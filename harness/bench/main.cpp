@@ -28,6 +28,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "csv_writer.hpp"
+#include "fd_limit.hpp"
 #include "flag_check.hpp"
 #include "peers.hpp"
 #include "fmt/format.h"
@@ -254,11 +255,16 @@ void write_rows(CsvWriter& w, const Measurement& m, const Point& p) {
   }
 }
 
+// results/runs/<date>_<host>_<sha>.csv, or _2, _3, ... after it: never an earlier run's file.
 std::string default_out(const MachineInfo& m) {
-  return fmt::format("results/runs/{}_{}_{}.csv", utc_date(), m.host, m.git_sha);
+  const std::string stem = fmt::format("results/runs/{}_{}_{}", utc_date(), m.host, m.git_sha);
+  std::string out = stem + ".csv";
+  for (int i = 2; std::filesystem::exists(out); ++i) out = fmt::format("{}_{}.csv", stem, i);
+  return out;
 }
 
 int run(int argc, char** argv) {
+  harness::raise_open_file_limit();  // for the echo workload; weft-loadgen inherits it
   std::vector<std::string> params = take_params_and_check_flags(argc, argv);
   absl::SetProgramUsageMessage(
       "runs Weft workloads under every requested variant, thread count and repetition, and "

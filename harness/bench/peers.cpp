@@ -6,11 +6,8 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <fstream>
-#include <mutex>
-#include <thread>
 
 #include "absl/status/status.h"
 #include "common/subprocess.hpp"
@@ -27,6 +24,7 @@ namespace {
 
 using workloads::Params;
 using workloads::RunResult;
+using workloads::KillAfter;
 using workloads::Subprocess;
 
 // The table of harness/peers/README.md.
@@ -50,35 +48,6 @@ const std::vector<PeerSpec>& peer_table() {
   };
   return kPeers;
 }
-
-// Kills a child that overruns `limit` (a hung peer must not hang the sweep). Destroy it before
-// reaping the child, so the pid it may signal is still the child's.
-class KillAfter {
- public:
-  KillAfter(pid_t pid, std::chrono::seconds limit)
-      : thread_([this, pid, limit] {
-          std::unique_lock lock(mu_);
-          if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
-            fmt::print(stderr, "weft-bench: peer process {} overran {} s; killing it\n", pid,
-                       limit.count());
-            ::kill(pid, SIGKILL);
-          }
-        }) {}
-  ~KillAfter() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_one();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
 
 std::vector<std::string> base_argv(const PeerSpec& peer, std::string_view workload,
                                    std::size_t threads, Flavor flavor) {
@@ -111,7 +80,7 @@ absl::StatusOr<PeerRun> run_spawn_storm(const PeerSpec& peer, const workloads::W
   if (!child.ok()) return child.status();
   std::string report;
   {
-    KillAfter watchdog(child->pid(), std::chrono::seconds(300));
+    KillAfter watchdog(child->pid(), std::chrono::minutes(5), fmt::format("peer {}", peer.name));
     while (std::optional<std::string> line = child->read_line()) {
       if (!line->empty() && line->front() == '{') report = *line;
     }
@@ -155,7 +124,8 @@ absl::StatusOr<PeerRun> run_echo(const PeerSpec& peer, std::string_view shape,
     // Bounds the whole conversation: start-up, the load generator's window and the shutdown.
     const auto window_s = (workloads::param_int(params, "duration_ms") +
                            workloads::param_int(params, "warmup_ms")) / 1000;
-    KillAfter watchdog(server->pid(), std::chrono::seconds(60 + window_s));
+    KillAfter watchdog(server->pid(), std::chrono::seconds(60 + window_s),
+                       fmt::format("peer {}'s echo server", peer.name));
     const std::optional<std::string> hello = server->read_line();
     const auto json = workloads::parse_flat_json(hello.value_or(""));
     const double port = number(json, "port");

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
+#include "fd_limit.hpp"
 #include "peers.hpp"
 #include "weft/runtime.hpp"
 
@@ -206,6 +207,9 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
         return absl::InvalidArgumentError(fmt::format("bad --param for {}/{}: {}", r.workload,
                                                       shape, std::string(v.message())));
       }
+      const std::string why = harness::open_file_shortfall(
+          s.workload->descriptors_needed(shape, point), fmt::format("{}/{}", r.workload, shape));
+      if (!why.empty()) return absl::InvalidArgumentError(why);
     }
   }
   return s;

@@ -27,6 +27,7 @@
 #include "absl/flags/usage.h"
 #include "common/event.hpp"
 #include "echo/echo_server.hpp"
+#include "fd_limit.hpp"
 #include "flag_check.hpp"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
@@ -94,6 +95,7 @@ Task<absl::StatusOr<net::TcpListener>> listen_on(net::SocketAddress addr) {
 
 int run(int argc, char** argv) {
   absl::SetProgramUsageMessage("Weft's TCP echo server: weft-echo [--port=N] [flags]");
+  harness::raise_open_file_limit();
   check_flags(argc, argv);
   absl::ParseCommandLine(argc, argv);
 

@@ -21,6 +21,7 @@
 #include "absl/flags/usage.h"
 #include "client.hpp"
 #include "config.hpp"
+#include "fd_limit.hpp"
 #include "flag_check.hpp"
 #include "fmt/format.h"
 #include "report.hpp"
@@ -115,6 +116,11 @@ int run(int argc, char** argv) {
   config.connect_timeout_s = absl::GetFlag(FLAGS_connect_timeout);
   config.markers = absl::GetFlag(FLAGS_markers);
   if (absl::Status s = validate(config); !s.ok()) usage_error(std::string(s.message()));
+  harness::raise_open_file_limit();
+  const std::string why = harness::open_file_shortfall(
+      static_cast<std::uint64_t>(config.connections) + 64,
+      fmt::format("--connections={}", config.connections));
+  if (!why.empty()) usage_error(why);
 
   absl::StatusOr<RunStats> stats = run_load(config);
   if (!stats.ok()) {

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -88,6 +89,26 @@ int Subprocess::wait() {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
   return -1;
+}
+
+KillAfter::KillAfter(pid_t pid, std::chrono::milliseconds limit, std::string what)
+    : thread_([this, pid, limit, what = std::move(what)] {
+        std::unique_lock lock(mu_);
+        if (!cv_.wait_for(lock, limit, [this] { return done_; })) {
+          std::fprintf(stderr, "%s overran its time (%.0f s); killing it\n", what.c_str(),
+                       limit.count() / 1000.0);
+          fired_.store(true);
+          ::kill(pid, SIGKILL);
+        }
+      }) {}
+
+KillAfter::~KillAfter() {
+  {
+    std::lock_guard lock(mu_);
+    done_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
 }
 
 std::map<std::string, std::string> parse_flat_json(const std::string& line) {

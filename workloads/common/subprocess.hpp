@@ -5,10 +5,15 @@
 
 #include <sys/types.h>
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -38,6 +43,25 @@ class Subprocess {
   int out_fd_ = -1;
   std::string buffer_;
   std::uint64_t peak_rss_bytes_ = 0;
+};
+
+// Kills a child that overruns `limit` (a hung child must not hang the harness), saying so on
+// stderr with `what`. Destroy it before reaping the child, so the pid it may signal is still
+// the child's; fired() tells whether it had to.
+class KillAfter {
+ public:
+  KillAfter(pid_t pid, std::chrono::milliseconds limit, std::string what);
+  ~KillAfter();
+  KillAfter(const KillAfter&) = delete;
+  KillAfter& operator=(const KillAfter&) = delete;
+  bool fired() const { return fired_.load(); }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::atomic<bool> fired_{false};
+  std::thread thread_;
 };
 
 // The values of a one-line JSON object of numbers and strings (the load generator's report).

@@ -52,6 +52,11 @@ class Echo final : public Workload {
     };
   }
   bool wants_cold_run() const override { return false; }
+  // The server's end of every connection, plus the runtime's and the process's own.
+  std::uint64_t descriptors_needed(std::string_view /*shape*/,
+                                   const Params& params) const override {
+    return static_cast<std::uint64_t>(param_int(params, "connections")) + 128;
+  }
   absl::Status validate(std::string_view /*shape*/, const Params& params) const override {
     if (param_int(params, "client_threads") <= param_int(params, "connections")) {
       return absl::OkStatus();

@@ -44,12 +44,25 @@ absl::StatusOr<RunResult> drive_echo_client(std::uint16_t port, std::string_view
   std::optional<CpuTimes> cpu_start;
   std::optional<CpuTimes> cpu_end;
   std::string report;
-  while (std::optional<std::string> line = client->read_line()) {
-    if (*line == "measure_start") cpu_start = server_cpu();
-    if (*line == "measure_end") cpu_end = server_cpu();
-    if (!line->empty() && line->front() == '{') report = *line;
+  bool overran = false;
+  {
+    // The load generator's whole run: connecting (its own timeout is 10 s), warm-up, window, the
+    // 2 s it waits for stragglers; a margin on top. A hung client must not hang the sweep.
+    const auto limit = std::chrono::milliseconds(param_int(params, "warmup_ms") +
+                                                 param_int(params, "duration_ms") + 30'000);
+    KillAfter watchdog(client->pid(), limit, "weft-loadgen");
+    while (std::optional<std::string> line = client->read_line()) {
+      if (*line == "measure_start") cpu_start = server_cpu();
+      if (*line == "measure_end") cpu_end = server_cpu();
+      if (!line->empty() && line->front() == '{') report = *line;
+    }
+    overran = watchdog.fired();
   }
   const int status = client->wait();
+  if (overran) {
+    return absl::DeadlineExceededError(
+        fmt::format("echo: weft-loadgen overran its window by more than 30 s and was killed"));
+  }
   if (status != 0 || report.empty() || !cpu_start || !cpu_end) {
     return absl::InternalError(fmt::format(
         "echo: weft-loadgen ({}) exited with status {} {}", argv[0], status,
