@@ -187,8 +187,8 @@ struct Measurement {
 absl::StatusOr<Measurement> measure_weft(const std::string& variant, const PolicyPoint& policy,
                                          const Point& p) {
   RuntimeOptions options{variant, p.threads, p.flavor, policy.overrides};
-  auto rt = Runtime::create(options);
-  if (!rt.ok()) usage_error(std::string(rt.status().message()));
+  auto rt = Runtime::create(options);  // the sweep was checked: an error here is the machine's
+  if (!rt.ok()) return rt.status();
   const variants::StealConfig steal = (*rt)->steal_config();
   Measurement m;
   m.label = variant_label(variant, policy, steal);
@@ -304,7 +304,8 @@ int run(int argc, char** argv) {
   auto failed = [&](const std::string& message) {
     fmt::print(stderr, "weft-bench: {}\n", message);
     if ((*writer)->partial_path() != out) {
-      fmt::print(stderr, "weft-bench: {} is unchanged; the rows measured are in {}\n", out,
+      fmt::print(stderr, "weft-bench: {}; the rows measured are in {}\n",
+                 std::filesystem::exists(out) ? out + " is unchanged" : "nothing was written to " + out,
                  (*writer)->partial_path());
     }
     return 1;

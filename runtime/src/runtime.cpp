@@ -1,7 +1,9 @@
 // Runtime construction: the registry turns a variant name into a Scheduler<V> instantiation.
 #include "weft/runtime.hpp"
 
+#include <new>
 #include <string>
+#include <system_error>
 
 #include "absl/status/status.h"
 #include "fmt/format.h"
@@ -34,10 +36,18 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options)
   absl::StatusOr<std::shared_ptr<detail::Driver>> driver = detail::Driver::create(options.workers);
   if (!driver.ok()) return driver.status();
   std::unique_ptr<detail::SchedulerBase> scheduler;
-  variants::AllVariants::visit(options.variant, [&]<class V>() {
-    scheduler = std::make_unique<detail::Scheduler<V>>(options.workers, options.flavor, *driver,
-                                                       options.steal);
-  });
+  try {
+    variants::AllVariants::visit(options.variant, [&]<class V>() {
+      scheduler = std::make_unique<detail::Scheduler<V>>(options.workers, options.flavor,
+                                                         *driver, options.steal);
+    });
+  } catch (const std::system_error& e) {
+    return absl::ResourceExhaustedError(fmt::format(
+        "weft: cannot start {} worker threads: {}", options.workers, e.what()));
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        fmt::format("weft: out of memory creating {} workers", options.workers));
+  }
   return std::unique_ptr<Runtime>(new Runtime(std::move(options), std::move(scheduler)));
 }
 

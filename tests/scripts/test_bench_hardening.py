@@ -80,3 +80,18 @@ def test_a_hung_load_generator_ends_the_run(tmp_path):
     assert "weft-loadgen overran its time" in p.stderr
     assert "weft-loadgen overran its window by more than 30 s and was killed" in p.stderr
     assert time.monotonic() - start < 60
+
+
+def test_threads_that_cannot_start_are_an_error_not_an_abort(tmp_path):
+    """Item 3: 4,096 workers under a 2 GiB address-space limit (8 MiB of stack each): thread
+    creation fails part way; Runtime::create stops the threads that started and returns an
+    error, and the run fails with it (exit 1, no SIGABRT)."""
+    def preexec():
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+    (tmp_path / "out.csv").write_text("earlier results\n")
+    p = subprocess.run([BENCH, "--variant=ring", "--shape=flat", "--threads=4096", "--reps=1",
+                        "--param", "tasks=100", f"--out={tmp_path / 'out.csv'}"],
+                       capture_output=True, text=True, preexec_fn=preexec, timeout=TIMEOUT_S - 20)
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert "cannot start 4096 worker threads" in p.stderr
+    assert (tmp_path / "out.csv").read_text() == "earlier results\n"

@@ -87,8 +87,18 @@ class Scheduler final : public SchedulerBase {
     }
     if (flavor == Flavor::kMultiThread) {
       threads_.reserve(workers);
-      for (std::size_t i = 0; i < workers; ++i) {
-        threads_.emplace_back([this, i] { run_worker(*workers_[i], nullptr); });
+      try {
+        for (std::size_t i = 0; i < workers; ++i) {
+          threads_.emplace_back([this, i] { run_worker(*workers_[i], nullptr); });
+        }
+      } catch (...) {
+        // A thread that cannot start (the process's thread or address-space limit): stop the
+        // ones that did, so the error leaves no thread behind; Runtime::create reports it.
+        set_phase(Phase::kStopped);
+        for (auto& w : workers_) w->parker.unpark();
+        for (std::thread& t : threads_) t.join();
+        threads_.clear();
+        throw;
       }
     }
   }
