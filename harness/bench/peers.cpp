@@ -22,29 +22,36 @@
 namespace weft::bench {
 namespace {
 
+using workloads::KillAfter;
 using workloads::Params;
 using workloads::RunResult;
-using workloads::KillAfter;
 using workloads::Subprocess;
 
 // The table of harness/peers/README.md.
 const std::vector<PeerSpec>& peer_table() {
+  static const std::string_view kNoAsioChannel =
+      "ping_pong: Boost 1.74's Asio has no channel (asio::experimental::channel is 1.80)";
   static const std::vector<PeerSpec> kPeers = {
-      {"tokio", "tokio", "", {"flat", "tree", "yield_many", "ping_pong", "chained"}, true, false,
-       true, "remote and pipeline: not written for any peer"},
-      {"go", "go", "", {"flat", "tree", "yield_many", "ping_pong", "chained"}, true, false, false,
-       "remote and pipeline: not written for any peer"},
-      {"asio", "asio", "--contexts=shared", {"flat", "tree", "yield_many", "chained"}, true, false,
-       false, "ping_pong: Boost 1.74's Asio has no channel (asio::experimental::channel is 1.80)"},
-      {"asio_pool", "asio", "--contexts=per_thread", {"flat", "tree", "yield_many", "chained"},
-       true, false, false,
-       "ping_pong: Boost 1.74's Asio has no channel (asio::experimental::channel is 1.80)"},
-      {"libuv", "libuv", "", {"flat", "tree", "chained"}, true, true, false,
-       "yield_many, ping_pong: a uv_queue_work item can neither yield nor wait for a message; "
-       "echo runs one loop, so threads=1 only"},
-      {"tbb", "tbb", "", {"flat", "tree", "chained"}, false, false, false,
-       "yield_many, ping_pong: TBB tasks run to completion (no yield, no awaiting a message); "
-       "echo: oneTBB has no I/O"},
+      {.name = "tokio", .folder = "tokio",
+       .spawn_shapes = {"flat", "tree", "yield_many", "ping_pong", "chained"},
+       .echo = true, .current_thread = true,
+       .absent = "remote and pipeline: not written for any peer"},
+      {.name = "go", .folder = "go",
+       .spawn_shapes = {"flat", "tree", "yield_many", "ping_pong", "chained"},
+       .echo = true, .absent = "remote and pipeline: not written for any peer"},
+      {.name = "asio", .folder = "asio", .extra_arg = "--contexts=shared",
+       .spawn_shapes = {"flat", "tree", "yield_many", "chained"},
+       .echo = true, .absent = kNoAsioChannel},
+      {.name = "asio_pool", .folder = "asio", .extra_arg = "--contexts=per_thread",
+       .spawn_shapes = {"flat", "tree", "yield_many", "chained"},
+       .echo = true, .absent = kNoAsioChannel},
+      {.name = "libuv", .folder = "libuv", .spawn_shapes = {"flat", "tree", "chained"},
+       .echo = true, .echo_one_thread = true,
+       .absent = "yield_many, ping_pong: a uv_queue_work item can neither yield nor wait for a "
+                 "message; echo runs one loop, so threads=1 only"},
+      {.name = "tbb", .folder = "tbb", .spawn_shapes = {"flat", "tree", "chained"},
+       .absent = "yield_many, ping_pong: TBB tasks run to completion (no yield, no awaiting a "
+                 "message); echo: oneTBB has no I/O"},
   };
   return kPeers;
 }

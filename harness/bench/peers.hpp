@@ -18,14 +18,14 @@
 namespace weft::bench {
 
 struct PeerSpec {
-  std::string_view name;       // the CSV's variant column and --variant's name
-  std::string_view folder;     // harness/peers/<folder>; the program is weft-peer-<folder>
-  std::string_view extra_arg;  // one more flag for the program ("" for none)
-  std::vector<std::string_view> spawn_shapes;  // spawn_storm shapes it expresses
+  std::string_view name = {};       // the CSV's variant column and --variant's name
+  std::string_view folder = {};     // harness/peers/<folder>; the program is weft-peer-<folder>
+  std::string_view extra_arg = {};  // one more flag for the program ("" for none)
+  std::vector<std::string_view> spawn_shapes = {};  // spawn_storm shapes it expresses
   bool echo = false;                 // serves the echo workload
   bool echo_one_thread = false;      // ... on one thread only (one event loop)
   bool current_thread = false;       // has a current_thread flavor
-  std::string_view absent;           // why the shapes it lacks are absent
+  std::string_view absent = {};      // why the shapes it lacks are absent
 };
 
 std::span<const PeerSpec> all_peers();
