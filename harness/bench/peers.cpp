@@ -30,7 +30,8 @@ using workloads::Subprocess;
 // The table of harness/peers/README.md.
 const std::vector<PeerSpec>& peer_table() {
   static const std::string_view kNoAsioChannel =
-      "ping_pong: Boost 1.74's Asio has no channel (asio::experimental::channel is 1.80)";
+      "remote, pipeline: not written for any peer; ping_pong: Boost 1.74's Asio has no channel "
+      "(asio::experimental::channel is 1.80)";
   static const std::vector<PeerSpec> kPeers = {
       {.name = "tokio", .folder = "tokio",
        .spawn_shapes = {"flat", "tree", "yield_many", "ping_pong", "chained"},
@@ -47,11 +48,12 @@ const std::vector<PeerSpec>& peer_table() {
        .echo = true, .absent = kNoAsioChannel},
       {.name = "libuv", .folder = "libuv", .spawn_shapes = {"flat", "tree", "chained"},
        .echo = true, .echo_one_thread = true,
-       .absent = "yield_many, ping_pong: a uv_queue_work item can neither yield nor wait for a "
-                 "message; echo runs one loop, so threads=1 only"},
+       .absent = "remote, pipeline: not written for any peer; yield_many, ping_pong: a "
+                 "uv_queue_work item can neither yield nor wait for a message; echo runs one "
+                 "loop, so threads=1 only"},
       {.name = "tbb", .folder = "tbb", .spawn_shapes = {"flat", "tree", "chained"},
-       .absent = "yield_many, ping_pong: TBB tasks run to completion (no yield, no awaiting a "
-                 "message); echo: oneTBB has no I/O"},
+       .absent = "remote, pipeline: not written for any peer; yield_many, ping_pong: TBB tasks "
+                 "run to completion (no yield, no awaiting a message); echo: oneTBB has no I/O"},
   };
   return kPeers;
 }
