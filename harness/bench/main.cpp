@@ -26,7 +26,6 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/reflection.h"
 #include "absl/flags/usage.h"
-#include "absl/flags/usage_config.h"
 #include "csv_writer.hpp"
 #include "fd_limit.hpp"
 #include "flag_check.hpp"
@@ -270,12 +269,6 @@ int run(int argc, char** argv) {
       "runs Weft workloads under every requested variant, thread count and repetition, and "
       "writes tidy CSV.\n  weft-bench --workload=spawn_storm --shape=tree --variant=all "
       "--threads=1,2 --reps=5 --param leaves=100000 --out=x.csv\n  weft-bench --list");
-  absl::FlagsUsageConfig usage;
-  usage.contains_help_flags = [](absl::string_view path) {
-    return path.find("harness/bench/") != absl::string_view::npos;
-  };
-  usage.contains_helpshort_flags = usage.contains_help_flags;
-  absl::SetFlagsUsageConfig(usage);
   absl::ParseCommandLine(argc, argv);
   if (absl::GetFlag(FLAGS_list)) {
     print_list();
