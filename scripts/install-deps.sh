@@ -5,7 +5,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake ninja-build git valgrind
-  libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev libfmt-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev libfmt-dev liburing-dev
   python3-pandas python3-matplotlib python3-scipy python3-pytest
   python3-nbconvert python3-ipykernel
 )

@@ -33,7 +33,8 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options)
     return absl::InvalidArgumentError("weft: unknown variant '" + options.variant +
                                       "'; valid variants: " + fmt::format("{}", fmt::join(variants(), ", ")));
   }
-  absl::StatusOr<std::shared_ptr<detail::Driver>> driver = detail::Driver::create(options.workers);
+  absl::StatusOr<std::shared_ptr<detail::Driver>> driver =
+      detail::Driver::create(options.io, options.workers);
   if (!driver.ok()) return driver.status();
   std::unique_ptr<detail::SchedulerBase> scheduler;
   try {

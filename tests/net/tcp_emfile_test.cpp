@@ -46,7 +46,7 @@ using weft::JoinHandle;
 using weft::Task;
 
 class TcpEmfileTest : public RuntimeTest {};
-WEFT_INSTANTIATE_FOR_EVERY_RUNTIME(TcpEmfileTest);
+WEFT_INSTANTIATE_FOR_EVERY_RUNTIME_AND_BACKEND(TcpEmfileTest);
 
 constexpr std::size_t kPendingClients = 4;
 constexpr auto kExhaustedWindow = milliseconds(300);
@@ -290,7 +290,13 @@ TEST_P(TcpEmfileTest, AcceptLoopBacksOffWithoutSpinningWhileOutOfFdsThenServesTh
     EXPECT_GT(r.dups, 0u);
     EXPECT_TRUE(r.echo_while_exhausted.ok()) << r.echo_while_exhausted;
     EXPECT_GE(r.echoes_while_exhausted, 1);
-    EXPECT_EQ(r.accepted_while_exhausted, 1u) << "accepted a connection without an fd to give it";
+    // io_uring checks the fd limit when the accept is submitted (io_accept_prep records it), so
+    // the accept already in flight when the limit was lowered may still take one connection;
+    // every accept after it meets EMFILE.
+    const std::size_t max_accepted = GetParam().io == weft::IoBackend::kUring ? 2 : 1;
+    EXPECT_GE(r.accepted_while_exhausted, 1u);
+    EXPECT_LE(r.accepted_while_exhausted, max_accepted)
+        << "accepted a connection without an fd to give it";
     EXPECT_TRUE(r.pending_served.ok()) << r.pending_served;
     EXPECT_TRUE(r.loop.status.ok()) << r.loop.status;
     EXPECT_EQ(r.loop.accepted, 1 + kPendingClients);

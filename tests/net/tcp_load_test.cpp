@@ -39,7 +39,7 @@ class TcpLoadTest : public RuntimeTest {
                                                                  "this test");              \
       !why.empty())                                                                          \
   GTEST_SKIP() << why
-WEFT_INSTANTIATE_FOR_EVERY_RUNTIME(TcpLoadTest);
+WEFT_INSTANTIATE_FOR_EVERY_RUNTIME_AND_BACKEND(TcpLoadTest);
 
 constexpr std::size_t kConnectCloseCycles = 10'000;
 

@@ -21,7 +21,7 @@ using weft::JoinHandle;
 using weft::Task;
 
 class TcpShutdownTest : public RuntimeTest {};
-WEFT_INSTANTIATE_FOR_EVERY_RUNTIME(TcpShutdownTest);
+WEFT_INSTANTIATE_FOR_EVERY_RUNTIME_AND_BACKEND(TcpShutdownTest);
 
 constexpr std::size_t kConnections = 200;
 constexpr std::size_t kSleepers = 200;

@@ -26,7 +26,7 @@ using weft::JoinHandle;
 using weft::Task;
 
 class TcpTest : public RuntimeTest {};
-WEFT_INSTANTIATE_FOR_EVERY_RUNTIME(TcpTest);
+WEFT_INSTANTIATE_FOR_EVERY_RUNTIME_AND_BACKEND(TcpTest);
 
 Task<absl::StatusOr<TcpStream>> accept_one(TcpListener* listener);
 Task<absl::StatusOr<std::size_t>> read_into(TcpStream* s, std::span<std::byte> buf);

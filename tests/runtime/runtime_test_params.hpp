@@ -60,22 +60,25 @@ struct RuntimeParam {
   std::string variant;
   weft::Flavor flavor;
   std::size_t workers;
+  weft::IoBackend io = weft::IoBackend::kEpoll;
 
   weft::RuntimeOptions options() const {
     return flavor == weft::Flavor::kCurrentThread
-               ? weft::RuntimeOptions::current_thread(variant)
-               : weft::RuntimeOptions::multi_thread(workers, variant);
+               ? weft::RuntimeOptions::current_thread(variant, io)
+               : weft::RuntimeOptions::multi_thread(workers, variant, io);
   }
   bool is_current_thread() const { return flavor == weft::Flavor::kCurrentThread; }
 
-  // "mutex_ct", "mutex_mt2": a gtest name (letters, digits, '_').
+  // "mutex_ct", "mutex_mt2", "mutex_mt2_uring": a gtest name (letters, digits, '_').
   std::string name() const {
     std::string out;
     for (char c : variant) {
       const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
       out += ok ? c : '_';
     }
-    return out + (is_current_thread() ? "_ct" : "_mt" + std::to_string(workers));
+    out += is_current_thread() ? "_ct" : "_mt" + std::to_string(workers);
+    if (io != weft::IoBackend::kEpoll) out += "_" + std::string(weft::io_backend_name(io));
+    return out;
   }
 
   friend void PrintTo(const RuntimeParam& p, std::ostream* os) { *os << p.name(); }
@@ -88,6 +91,18 @@ inline std::vector<RuntimeParam> every_runtime() {
     out.push_back({std::string(v), weft::Flavor::kCurrentThread, 1});
     for (std::size_t workers : {1, 2, 4}) {
       out.push_back({std::string(v), weft::Flavor::kMultiThread, workers});
+    }
+  }
+  return out;
+}
+
+// every_runtime() on every I/O backend of this build (the TCP suites: one body, both backends).
+inline std::vector<RuntimeParam> every_runtime_and_backend() {
+  std::vector<RuntimeParam> out;
+  for (weft::IoBackend io : weft::io_backends()) {
+    for (RuntimeParam p : every_runtime()) {
+      p.io = io;
+      out.push_back(std::move(p));
     }
   }
   return out;
@@ -340,6 +355,11 @@ class RuntimeTest : public ::testing::TestWithParam<RuntimeParam> {
 
 #define WEFT_INSTANTIATE_FOR_EVERY_RUNTIME(Suite)                                                  \
   INSTANTIATE_TEST_SUITE_P(EveryRuntime, Suite, ::testing::ValuesIn(::weft_test::every_runtime()), \
+                           ::weft_test::runtime_param_name)
+
+#define WEFT_INSTANTIATE_FOR_EVERY_RUNTIME_AND_BACKEND(Suite)                        \
+  INSTANTIATE_TEST_SUITE_P(EveryRuntime, Suite,                                      \
+                           ::testing::ValuesIn(::weft_test::every_runtime_and_backend()), \
                            ::weft_test::runtime_param_name)
 
 // --- small tasks -----------------------------------------------------------------------------

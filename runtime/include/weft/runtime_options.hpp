@@ -4,7 +4,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
 
 #include "weft/variants/steal.hpp"
 
@@ -22,17 +24,35 @@ struct StealOverrides {
   std::optional<variants::BackoffMode> backoff;
 };
 
+// The I/O backend behind the runtime's reactor (io/backend.hpp). On Linux both are compiled in
+// and chosen here; elsewhere the one the platform has. kUring fails Runtime::create with
+// FailedPrecondition (naming the reason) where the kernel refuses io_uring.
+enum class IoBackend {
+  kEpoll,  // readiness: try the syscall, park on EAGAIN, perform it when the fd is ready
+  kUring,  // completion: the kernel performs the operation; one io_uring_enter per driver turn
+};
+
+// "epoll", "uring".
+std::string_view io_backend_name(IoBackend io);
+// The backend of that name, if this build has it.
+std::optional<IoBackend> parse_io_backend(std::string_view name);
+// The backends this build can run, in the order of IoBackend.
+std::span<const IoBackend> io_backends();
+
 struct RuntimeOptions {
   std::string variant = "mutex";  // a name from Runtime::variants()
   std::size_t workers = 1;        // ignored (1) for current_thread
   Flavor flavor = Flavor::kMultiThread;
   StealOverrides steal = {};
+  IoBackend io = IoBackend::kEpoll;
 
-  static RuntimeOptions multi_thread(std::size_t workers, std::string variant = "mutex") {
-    return {std::move(variant), workers, Flavor::kMultiThread, {}};
+  static RuntimeOptions multi_thread(std::size_t workers, std::string variant = "mutex",
+                                     IoBackend io = IoBackend::kEpoll) {
+    return {std::move(variant), workers, Flavor::kMultiThread, {}, io};
   }
-  static RuntimeOptions current_thread(std::string variant = "mutex") {
-    return {std::move(variant), 1, Flavor::kCurrentThread, {}};
+  static RuntimeOptions current_thread(std::string variant = "mutex",
+                                       IoBackend io = IoBackend::kEpoll) {
+    return {std::move(variant), 1, Flavor::kCurrentThread, {}, io};
   }
 };
 

@@ -4,7 +4,7 @@
 //   [E1] relaxed RMW of the registered-source count (see epoll_backend.hpp).
 //   [E2] release RMW of that count in register_fd / acquire load in poll: publishes a new
 //        Source to the poller that the kernel hands its pointer to (see epoll_backend.hpp).
-#include "weft/io/epoll_backend.hpp"
+#include "io/epoll_backend.hpp"
 
 #include <fcntl.h>
 #include <sys/epoll.h>
@@ -27,11 +27,12 @@ namespace {
 // perform()'s answer when the operation must wait for readiness (no errno collides with it).
 constexpr std::int64_t kPending = INT64_MIN;
 
-// Runs the operation's syscall once on a non-blocking fd. Returns the result, -errno, or
-// kPending (the fd is not ready).
-std::int64_t perform(int fd, Operation& op) {
+// Runs the operation's syscall once on a non-blocking fd (adding the syscalls made to `calls`).
+// Returns the result, -errno, or kPending (the fd is not ready).
+std::int64_t perform(int fd, Operation& op, std::uint64_t& calls) {
   for (;;) {
     ssize_t n = 0;
+    if (op.code != OpCode::kConnect) ++calls;
     switch (op.code) {
       case OpCode::kRecv:
         n = ::recv(fd, op.buf, op.len, 0);
@@ -47,6 +48,7 @@ std::int64_t perform(int fd, Operation& op) {
       case OpCode::kConnect: {
         if (!op.started) {
           op.started = true;
+          ++calls;
           if (::connect(fd, reinterpret_cast<const sockaddr*>(&op.addr), op.addrlen) == 0) return 0;
           // EINTR: the connection goes on in the background, as with EINPROGRESS.
           if (errno == EINPROGRESS || errno == EINTR) return kPending;
@@ -54,10 +56,12 @@ std::int64_t perform(int fd, Operation& op) {
         }
         int err = 0;
         socklen_t len = sizeof(err);
+        ++calls;
         if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) return -errno;
         if (err != 0) return -err;
         sockaddr_storage peer{};
         socklen_t peer_len = sizeof(peer);
+        ++calls;
         if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_len) == 0) return 0;
         return errno == ENOTCONN ? kPending : -errno;
       }
@@ -80,8 +84,8 @@ bool& ready_of(EpollBackend::Source& s, OpCode code) {
 // short recv or send means the kernel buffer was emptied or filled at that instant: the next
 // data or room comes with a new edge. Not so the EOF or error queued behind data that arrived
 // with it: once the peer's end was seen (read_closed), a short recv leaves the side ready.
-std::int64_t perform_tracked(EpollBackend::Source& s, Operation& op) {
-  const std::int64_t r = perform(s.fd, op);
+std::int64_t perform_tracked(EpollBackend::Source& s, Operation& op, std::uint64_t& calls) {
+  const std::int64_t r = perform(s.fd, op, calls);
   const bool short_transfer =
       (op.code == OpCode::kRecv || op.code == OpCode::kSend) && r > 0 &&
       static_cast<std::size_t>(r) < op.len;
@@ -92,10 +96,10 @@ std::int64_t perform_tracked(EpollBackend::Source& s, Operation& op) {
 
 // Under the source's lock, after an edge on this side: performs the parked operation in `slot`.
 // Returns its waker once it completed (to be woken after the lock is released).
-Waker try_complete(EpollBackend::Source& s, Operation*& slot) {
+Waker try_complete(EpollBackend::Source& s, Operation*& slot, std::uint64_t& calls) {
   Operation* op = slot;
   if (op == nullptr) return {};
-  const std::int64_t r = perform_tracked(s, *op);
+  const std::int64_t r = perform_tracked(s, *op, calls);
   if (r == kPending) return {};
   op->result = r;
   slot = nullptr;
@@ -104,7 +108,7 @@ Waker try_complete(EpollBackend::Source& s, Operation*& slot) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<EpollBackend>> EpollBackend::create() {
+absl::StatusOr<std::unique_ptr<Backend>> EpollBackend::create() {
   const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) return errno_status("epoll_create1", errno);
   const int evfd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -123,7 +127,7 @@ absl::StatusOr<std::unique_ptr<EpollBackend>> EpollBackend::create() {
     ::close(epfd);
     return errno_status("epoll_ctl(ADD eventfd)", err);
   }
-  return std::unique_ptr<EpollBackend>(new EpollBackend(epfd, evfd));
+  return std::unique_ptr<Backend>(new EpollBackend(epfd, evfd));
 }
 
 EpollBackend::~EpollBackend() {
@@ -132,7 +136,7 @@ EpollBackend::~EpollBackend() {
   ::close(epfd_);
 }
 
-absl::StatusOr<EpollBackend::Source*> EpollBackend::register_fd(int fd) {
+absl::StatusOr<io::Source*> EpollBackend::register_fd(int fd) {
   auto source = std::make_unique<Source>(fd);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
@@ -141,6 +145,7 @@ absl::StatusOr<EpollBackend::Source*> EpollBackend::register_fd(int fd) {
   // another thread. epoll_ctl/epoll_wait order that in the kernel, invisibly to the C++ model
   // (and to TSan); pairs with the acquire load in poll.
   sources_.fetch_add(1, std::memory_order_release);
+  count_syscalls();
   if (::epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) != 0) {
     const int err = errno;
     sources_.fetch_sub(1, std::memory_order_relaxed);  // [E1] relaxed: a hint
@@ -149,7 +154,8 @@ absl::StatusOr<EpollBackend::Source*> EpollBackend::register_fd(int fd) {
   return source.release();
 }
 
-void EpollBackend::close(Source* source) {
+void EpollBackend::close(io::Source* base) {
+  auto* source = static_cast<Source*>(base);
   Waker reader, writer;
   int fd = -1;
   {
@@ -165,6 +171,7 @@ void EpollBackend::close(Source* source) {
   if (fd >= 0) {
     ::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
     ::close(fd);
+    count_syscalls(2);
     sources_.fetch_sub(1, std::memory_order_relaxed);  // [E1] relaxed: a hint
   }
   reader.wake();
@@ -173,7 +180,8 @@ void EpollBackend::close(Source* source) {
   retired_.push_back(source);
 }
 
-bool EpollBackend::submit(Source& source, Operation& op, MakeWaker make_waker) {
+bool EpollBackend::submit(io::Source& base, Operation& op, MakeWaker make_waker) {
+  auto& source = static_cast<Source&>(base);
   std::lock_guard lock(source.lock);
   Operation*& slot = slot_of(source, op.code);
   if (source.fd < 0) {
@@ -187,7 +195,9 @@ bool EpollBackend::submit(Source& source, Operation& op, MakeWaker make_waker) {
   // A connect always starts with its syscall; other operations skip it on a side known not
   // ready, since it could only say EAGAIN.
   if (op.code == OpCode::kConnect || ready_of(source, op.code)) {
-    const std::int64_t r = perform_tracked(source, op);
+    std::uint64_t calls = 0;
+    const std::int64_t r = perform_tracked(source, op, calls);
+    count_syscalls(calls);
     if (r != kPending) {
       op.result = r;
       return true;
@@ -198,7 +208,8 @@ bool EpollBackend::submit(Source& source, Operation& op, MakeWaker make_waker) {
   return false;
 }
 
-bool EpollBackend::cancel(Source& source, Operation& op) {
+bool EpollBackend::cancel(io::Source& base, Operation& op) {
+  auto& source = static_cast<Source&>(base);
   std::lock_guard lock(source.lock);
   Operation*& slot = slot_of(source, op.code);
   if (slot != &op) return false;
@@ -233,6 +244,8 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
     ts.tv_nsec = static_cast<long>(ns % 1'000'000'000);
     tsp = &ts;
   }
+  if (!timeout || timeout->count() > 0) count_wait();
+  std::uint64_t calls = 1;
   int n = ::epoll_pwait2(epfd_, events, max, tsp, nullptr);
   if (n < 0 && errno == ENOSYS) {  // kernels before 5.11: millisecond timeouts, rounded up
     const int ms = !timeout ? -1
@@ -240,8 +253,12 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
                                   (std::max<std::int64_t>(timeout->count(), 0) + 999'999) / 1'000'000,
                                   INT_MAX));
     n = ::epoll_wait(epfd_, events, max, ms);
+    ++calls;
   }
-  if (n <= 0) return 0;  // timeout, or EINTR: the caller re-polls
+  if (n <= 0) {  // timeout, or EINTR: the caller re-polls
+    count_syscalls(calls);
+    return 0;
+  }
   // [E2] acquire: the construction of every Source these events name (pairs with register_fd;
   // the count's later RMWs continue that release sequence).
   (void)sources_.load(std::memory_order_acquire);
@@ -257,17 +274,19 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         source->read_ready = true;
         if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) source->read_closed = true;
-        reader = try_complete(*source, source->reader);
+        reader = try_complete(*source, source->reader, calls);
       }
       if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         source->write_ready = true;
-        writer = try_complete(*source, source->writer);
+        writer = try_complete(*source, source->writer, calls);
       }
     }
     completed += (reader ? 1 : 0) + (writer ? 1 : 0);
     reader.wake();
     writer.wake();
   }
+  count_syscalls(calls);
+  count_completions(completed);
   return completed;
 }
 
@@ -275,6 +294,7 @@ void EpollBackend::interrupt() {
   const std::uint64_t one = 1;
   // EAGAIN means the counter is near overflow: a wake-up is pending anyway.
   [[maybe_unused]] ssize_t r = ::write(eventfd_, &one, sizeof(one));
+  count_syscalls();
 }
 
 }  // namespace weft::io

@@ -60,6 +60,7 @@ Socket& Socket::operator=(Socket&& other) noexcept {
     close();
     driver_ = std::move(other.driver_);
     source_ = std::exchange(other.source_, nullptr);
+    fd_ = std::exchange(other.fd_, -1);
   }
   return *this;
 }
@@ -74,18 +75,19 @@ absl::StatusOr<Socket> Socket::adopt(int fd) {
 }
 
 absl::StatusOr<Socket> Socket::adopt(std::shared_ptr<detail::Driver> driver, int fd) {
-  absl::StatusOr<io::SelectedBackend::Source*> source = driver->io().register_fd(fd);
+  absl::StatusOr<io::Source*> source = driver->io().register_fd(fd);
   if (!source.ok()) {
     ::close(fd);
     return source.status();
   }
-  return Socket(std::move(driver), *source);
+  return Socket(std::move(driver), *source, fd);
 }
 
-int Socket::fd() const { return source_ == nullptr ? -1 : source_->fd; }
+int Socket::fd() const { return source_ == nullptr ? -1 : fd_; }
 
 void Socket::close() {
   if (source_ != nullptr) driver_->io().close(std::exchange(source_, nullptr));
+  fd_ = -1;
   driver_.reset();
 }
 

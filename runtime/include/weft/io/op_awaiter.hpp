@@ -4,7 +4,8 @@
 // say EAGAIN) the task goes on without suspending and without a waker. Otherwise the operation is
 // parked with the task's waker and the task suspends until the backend completes it. A task
 // destroyed while an operation is parked (abort, shutdown, a timeout) withdraws it in the
-// destructor, so the backend never writes into a dead frame.
+// destructor ([O5] in backend.hpp), so neither the backend nor the kernel writes into a dead
+// frame.
 #pragma once
 
 #include <coroutine>
@@ -17,9 +18,7 @@ namespace weft::detail {
 
 class IoOp {
  public:
-  using Source = io::SelectedBackend::Source;
-
-  IoOp(io::SelectedBackend& backend, Source& source, io::OpCode code)
+  IoOp(io::Backend& backend, io::Source& source, io::OpCode code)
       : backend_(backend), source_(source), op_(code) {}
   IoOp(const IoOp&) = delete;
   IoOp& operator=(const IoOp&) = delete;
@@ -41,8 +40,8 @@ class IoOp {
   }
 
  private:
-  io::SelectedBackend& backend_;
-  Source& source_;
+  io::Backend& backend_;
+  io::Source& source_;
   io::Operation op_;
   bool pending_ = false;
 };

@@ -43,10 +43,12 @@ namespace weft::net {
 class Socket {
  public:
   Socket() = default;
-  Socket(std::shared_ptr<detail::Driver> driver, io::SelectedBackend::Source* source)
-      : driver_(std::move(driver)), source_(source) {}
+  Socket(std::shared_ptr<detail::Driver> driver, io::Source* source, int fd)
+      : driver_(std::move(driver)), source_(source), fd_(fd) {}
   Socket(Socket&& other) noexcept
-      : driver_(std::move(other.driver_)), source_(std::exchange(other.source_, nullptr)) {}
+      : driver_(std::move(other.driver_)),
+        source_(std::exchange(other.source_, nullptr)),
+        fd_(std::exchange(other.fd_, -1)) {}
   Socket& operator=(Socket&& other) noexcept;
   ~Socket() { close(); }
 
@@ -62,11 +64,12 @@ class Socket {
 
   detail::Driver& driver() const { return *driver_; }
   const std::shared_ptr<detail::Driver>& shared_driver() const { return driver_; }
-  io::SelectedBackend::Source& source() const { return *source_; }
+  io::Source& source() const { return *source_; }
 
  private:
   std::shared_ptr<detail::Driver> driver_;
-  io::SelectedBackend::Source* source_ = nullptr;
+  io::Source* source_ = nullptr;
+  int fd_ = -1;  // the registered fd while source_ is set
 };
 
 class TcpStream {

@@ -29,13 +29,13 @@ namespace weft::detail {
 
 class Driver {
  public:
-  static absl::StatusOr<std::shared_ptr<Driver>> create(std::size_t timer_shards) {
-    absl::StatusOr<std::unique_ptr<io::SelectedBackend>> backend = io::SelectedBackend::create();
+  static absl::StatusOr<std::shared_ptr<Driver>> create(IoBackend kind, std::size_t timer_shards) {
+    absl::StatusOr<std::unique_ptr<io::Backend>> backend = io::Backend::create(kind);
     if (!backend.ok()) return backend.status();
     return std::shared_ptr<Driver>(new Driver(std::move(*backend), timer_shards));
   }
 
-  io::SelectedBackend& io() { return *io_; }
+  io::Backend& io() { return *io_; }
   Timers& timers() { return timers_; }
 
   bool try_acquire() {
@@ -83,10 +83,10 @@ class Driver {
   }
 
  private:
-  Driver(std::unique_ptr<io::SelectedBackend> io, std::size_t timer_shards)
+  Driver(std::unique_ptr<io::Backend> io, std::size_t timer_shards)
       : io_(std::move(io)), timers_(timer_shards) {}
 
-  std::unique_ptr<io::SelectedBackend> io_;
+  std::unique_ptr<io::Backend> io_;
   Timers timers_;
   std::atomic<bool> owned_{false};
 };

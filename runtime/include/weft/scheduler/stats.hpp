@@ -48,8 +48,38 @@ struct WorkerStats {
   }
 };
 
+// The I/O backend's counters (io/backend.hpp), for the whole runtime. Every syscall the backend
+// makes on the runtime's behalf is counted once: the operations' own (recv, send, accept,
+// connect), the waits (epoll_pwait2, io_uring_enter) and the wake-ups (the eventfd write).
+#define WEFT_IO_COUNTERS(X) \
+  X(io_syscalls)            \
+  X(io_waits)               \
+  X(io_completions)
+
+struct IoStats {
+#define WEFT_FIELD(name) std::uint64_t name = 0;
+  WEFT_IO_COUNTERS(WEFT_FIELD)
+#undef WEFT_FIELD
+
+  IoStats& operator-=(const IoStats& o) {
+#define WEFT_SUB(name) name -= o.name;
+    WEFT_IO_COUNTERS(WEFT_SUB)
+#undef WEFT_SUB
+    return *this;
+  }
+
+  // Calls f(name, value) for every counter.
+  template <class F>
+  void for_each(F&& f) const {
+#define WEFT_VISIT(name) f(std::string_view(#name), name);
+    WEFT_IO_COUNTERS(WEFT_VISIT)
+#undef WEFT_VISIT
+  }
+};
+
 struct RuntimeStats {
   std::vector<WorkerStats> workers;
+  IoStats io;
   WorkerStats total() const {
     WorkerStats t;
     for (const WorkerStats& w : workers) t += w;

@@ -1,4 +1,5 @@
 // EpollBackend: the Linux readiness reactor behind the completion-style contract (backend.hpp).
+// Private to the runtime: only the Backend interface is public.
 //
 // Every fd is registered once, edge-triggered, for everything it may ever wait for
 // (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET), as Tokio's mio does: no epoll_ctl per operation.
@@ -37,14 +38,15 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "weft/io/backend.hpp"
 #include "weft/io/operation.hpp"
 #include "weft/scheduler/spin_lock.hpp"
 
 namespace weft::io {
 
-class EpollBackend {
+class EpollBackend final : public Backend {
  public:
-  struct Source {
+  struct Source : io::Source {
     explicit Source(int f) : fd(f) {}
     detail::SpinLock lock;
     int fd;                       // -1 once closed
@@ -61,18 +63,18 @@ class EpollBackend {
     bool read_closed = false;
   };
 
-  static absl::StatusOr<std::unique_ptr<EpollBackend>> create();
-  ~EpollBackend();
-  EpollBackend(const EpollBackend&) = delete;
-  EpollBackend& operator=(const EpollBackend&) = delete;
+  static absl::StatusOr<std::unique_ptr<Backend>> create();
+  ~EpollBackend() override;
 
-  absl::StatusOr<Source*> register_fd(int fd);
-  void close(Source* source);
-  bool submit(Source& source, Operation& op, MakeWaker make_waker);
-  bool cancel(Source& source, Operation& op);
-  std::size_t poll(std::optional<std::chrono::nanoseconds> timeout, std::size_t max_events);
-  void interrupt();
-  bool has_sources() const {
+  IoBackend kind() const override { return IoBackend::kEpoll; }
+  absl::StatusOr<io::Source*> register_fd(int fd) override;
+  void close(io::Source* source) override;
+  bool submit(io::Source& source, Operation& op, MakeWaker make_waker) override;
+  bool cancel(io::Source& source, Operation& op) override;
+  std::size_t poll(std::optional<std::chrono::nanoseconds> timeout,
+                   std::size_t max_events) override;
+  void interrupt() override;
+  bool has_sources() const override {
     return sources_.load(std::memory_order_relaxed) != 0;  // [E1] relaxed: a hint
   }
 
