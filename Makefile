@@ -80,6 +80,8 @@ plants: deps
 #                $(ECHO_REPS) reps; open loop at $(ECHO_RATES) msgs/s offered over 1000
 #                connections, at nproc workers (weft-loadgen is the client: a separate process)
 #   timer_churn  every shape, $(TIMER_REPS) reps
+# echo and timer_churn sweep the I/O backends $(IO) (weft-bench --io: a comma list or all;
+# IO=epoll halves their time); spawn_storm does no I/O and runs on the default backend, epoll.
 # Everything lands in one CSV; then plots (plot.py, plot_io.py) and summaries.
 # The peers (harness/peers) run beside the variants; PEERS= narrows or empties the list. Their
 # spawn_storm runs take PEER_REPS reps (a process each; libuv's chained shape alone takes about
@@ -92,6 +94,7 @@ ECHO_CONNECTIONS ?= 100,1000
 ECHO_RATES ?= 25000,50000,100000,150000,200000
 ECHO_REPS ?= 3
 TIMER_REPS ?= 3
+IO ?= all
 ECHO_WINDOW := --param duration_ms=2000 --param warmup_ms=500
 THREAD_LIST = $(if $(THREADS),--threads=$(THREADS))
 bench: build
@@ -109,18 +112,21 @@ bench: build
 bench-full:
 	$(MAKE) bench ECHO_CONNECTIONS=100,1000,10000
 
-# The echo and timer_churn part of the sweep, appended to $(RUN_CSV).
+# The echo and timer_churn part of the sweep, appended to $(RUN_CSV), on the I/O backends $(IO)
+# (the peers run once, on their own I/O).
 bench-io: build
 	@mkdir -p results/runs
 	$(BENCH) --workload=echo --shape=closed --variant=$(VARIANTS) --reps=$(ECHO_REPS) \
-	  $(THREAD_LIST) --param connections=$(ECHO_CONNECTIONS) $(ECHO_WINDOW) --out=$(RUN_CSV) --append
+	  $(THREAD_LIST) --io=$(IO) --param connections=$(ECHO_CONNECTIONS) $(ECHO_WINDOW) \
+	  --out=$(RUN_CSV) --append
 	$(BENCH) --workload=echo --shape=closed --variant=$(VARIANTS) --reps=$(ECHO_REPS) \
-	  --flavor=current_thread --param connections=$(ECHO_CONNECTIONS) $(ECHO_WINDOW) \
+	  --flavor=current_thread --io=$(IO) --param connections=$(ECHO_CONNECTIONS) $(ECHO_WINDOW) \
 	  --out=$(RUN_CSV) --append
 	$(BENCH) --workload=echo --shape=open --variant=$(VARIANTS) --reps=1 --threads=$(NPROC) \
-	  --param connections=1000 --param rate=$(ECHO_RATES) $(ECHO_WINDOW) --out=$(RUN_CSV) --append
+	  --io=$(IO) --param connections=1000 --param rate=$(ECHO_RATES) $(ECHO_WINDOW) \
+	  --out=$(RUN_CSV) --append
 	$(BENCH) --workload=timer_churn --shape=all --variant=all --reps=$(TIMER_REPS) \
-	  $(THREAD_LIST) --param duration_ms=2000 --out=$(RUN_CSV) --append
+	  $(THREAD_LIST) --io=$(IO) --param duration_ms=2000 --out=$(RUN_CSV) --append
 
 summaries:
 	$(PYTHON) scripts/summary.py --metric ns_per_task $(CSV)
@@ -132,10 +138,13 @@ summaries:
 	$(PYTHON) scripts/summary.py --vs-peers --metric msgs_per_s $(CSV)
 	$(PYTHON) scripts/summary.py --vs-peers --metric latency_p99_us $(CSV)
 	$(PYTHON) scripts/summary.py --vs-peers --metric server_cpu_us_per_msg $(CSV)
+	$(PYTHON) scripts/summary.py --metric io_syscalls_per_msg $(CSV)
+	$(PYTHON) scripts/summary.py --metric driver_polls_per_msg $(CSV)
 	$(PYTHON) scripts/summary.py --metric ns_per_pair $(CSV)
 	$(PYTHON) scripts/summary.py --metric lateness_p99_us $(CSV)
 
-# A smoke run of the whole pipeline at small sizes; writes under build/, not results/.
+# A smoke run of the whole pipeline at small sizes, on the default I/O backend (epoll) alone;
+# writes under build/, not results/.
 QUICK_CSV := build/bench-quick.csv
 bench-quick: build
 	$(BENCH) --workload=spawn_storm --shape=all --variant=$(VARIANTS) --reps=1 $(QUICK_PARAMS) \

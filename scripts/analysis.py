@@ -142,9 +142,12 @@ def main_metric(sub):
 
 
 def reference_for(variant):
-    """The variant `variant` is ranked against: REFERENCE of the same flavor."""
-    return REFERENCE + (weft_csv.CURRENT_THREAD if variant.endswith(weft_csv.CURRENT_THREAD)
-                        else "")
+    """The variant `variant` is ranked against: REFERENCE of the same flavor and I/O backend
+    ("mutex+uring (current_thread)" for "ring+uring (current_thread)"); a peer's is REFERENCE
+    on the default backend."""
+    io = weft_csv.io_of(variant)
+    return (REFERENCE + (weft_csv.IO_MARK + io if io != weft_csv.DEFAULT_IO else "")
+            + (weft_csv.CURRENT_THREAD if variant.endswith(weft_csv.CURRENT_THREAD) else ""))
 
 
 def rankings(df):
@@ -246,11 +249,10 @@ def plot_percentiles(df, workload, shape, metrics, param, out_dir, name):
     for ax, m in zip(axes[0], metrics):
         for (variant, t), v in tidy[tidy["metric"] == m].groupby(["variant", "threads"]):
             v = v.sort_values(param)
-            color = plot.variant_color(variant)
-            style = "--" if variant.endswith(weft_csv.CURRENT_THREAD) else "-"
-            ax.plot(v[param], v["median"], style, marker="o", color=color,
-                    label=f"{variant} t={t}" if several else variant)
-            ax.fill_between(v[param], v["min"], v["max"], color=color, alpha=0.2,
+            style = plot.line_style(variant)  # flavor, backend and peers told apart
+            ax.plot(v[param], v["median"], label=f"{variant} t={t}" if several else variant,
+                    **style)
+            ax.fill_between(v[param], v["min"], v["max"], color=style["color"], alpha=0.2,
                             linewidth=0)
         ax.set_xscale("log")
         ax.set_yscale("log")

@@ -16,7 +16,10 @@ Kinds:
   instructions  callgrind instructions per iteration of the `icount` rows whose "shape/variant"
                 matches the glob `case`, against results/baseline/instructions.csv; fails above
                 +max_increase_pct.
-  A filter (where, num, den) is a table of column = value, or column = [values] for any of them.
+  A filter (where, num, den) is a table of column = value, or column = [values] for any of them;
+                besides the CSV's columns, `config` and `io` (weft_csv.load(): a backend other
+                than epoll also marks the variant, "ring+uring", so a rule naming variant =
+                "ring" sees epoll rows only).
   ratio         median of the rows matching where+num over the median of those matching
                 where+den, in the same run; `each` (a column or a list of columns) evaluates the
                 rule once per distinct value, which num/den may override (den = { variant =
@@ -35,7 +38,9 @@ import tomllib
 
 import weft_csv
 
-COLUMNS = set(weft_csv.REQUIRED) | {"config"}
+# The CSV's columns and the two weft_csv.load() adds: config, and io (the Weft row's I/O
+# backend, epoll where a CSV from before the --io axis does not say; "" for a peer).
+COLUMNS = set(weft_csv.REQUIRED) | {"config", "io"}
 INT_COLUMNS = {"threads", "rep", "cpus"}
 
 

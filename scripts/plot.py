@@ -5,7 +5,9 @@
 Writes one PNG per (workload, shape, config) to DIR (default results/plots),
 named <workload>_<shape>[_<config>].png (config: the parameters that vary within
 the workload/shape, e.g. connections=1000), with three panels: throughput (median over reps, min-max
-band; peers, the production runtimes, as grey dash-dotted reference lines), speedup over each
+band; peers, the production runtimes, as grey dash-dotted reference lines; each I/O backend of a
+Weft variant its own line, in the variant's colour with a marker per backend: epoll round,
+uring a cross), speedup over each
 variant's own smallest-thread run (normally 1 thread)
 with the ideal line and the machine's core count, and parallel efficiency.
 The throughput metric is --metric, else the first of tasks_per_s, msgs_per_s,
@@ -50,16 +52,27 @@ def variant_color(name):
     return spare[zlib.crc32(name.encode()) % len(spare)]
 
 
+# The marker of a Weft variant's line by its I/O backend (weft_csv.io_of); the variant keeps
+# its colour on every backend. Any other backend: IO_MARKER_OTHER.
+IO_MARKERS = {"epoll": "o", "uring": "X"}
+IO_MARKER_OTHER = "D"
+
+
 def line_style(name):
     """matplotlib keywords of a variant's line: Weft's variants solid (current_thread dashed)
-    with round markers, peers dash-dotted (current_thread dotted) in greys with markers of
-    their own."""
+    in the variant's colour, with a marker per I/O backend (epoll round, uring a cross, drawn
+    thicker); peers dash-dotted (current_thread dotted) in greys with markers of their own."""
     base = weft_csv.base_variant(name)
     dashed = name.endswith(weft_csv.CURRENT_THREAD)
     if base in PEER_STYLE:
         return dict(color=PEER_STYLE[base][0], marker=PEER_STYLE[base][1],
                     linestyle=":" if dashed else "-.", markerfacecolor="white")
-    return dict(color=variant_color(name), marker="o", linestyle="--" if dashed else "-")
+    io = weft_csv.io_of(name)
+    style = dict(color=variant_color(name), marker=IO_MARKERS.get(io, IO_MARKER_OTHER),
+                 linestyle="--" if dashed else "-")
+    if io != weft_csv.DEFAULT_IO:
+        style.update(linewidth=2.4, markersize=8)
+    return style
 
 
 def short_sha(sha):

@@ -6,6 +6,11 @@ Writes to DIR (default results/plots), from whatever of these the CSVs hold:
   echo_msgs_vs_connections.png  echo closed loop: msgs/s vs connections, one line per
                                 variant at each thread count (current_thread marked)
   echo_p99_vs_load.png          echo open loop: p99 and p999 latency vs offered load
+  echo_io_cost.png              echo closed loop: what a message costs the server, per
+                                variant (each I/O backend its own: ring, ring+uring) and
+                                thread count, a row per connection count: io_syscalls_per_msg,
+                                driver_polls_per_msg, server_cpu_us_per_msg (the peers'
+                                CPU beside); epoll bars plain, other backends hatched
   timer_lateness.png            timer_churn accuracy: lateness p50/p99/max per variant
                                 and thread count (log scale)
   timer_million.png             timer_churn million: insert and cleanup ns per timer,
@@ -36,6 +41,19 @@ PNGS = {
     ("timer_churn", "accuracy"): "timer_lateness.png",
     ("timer_churn", "million"): "timer_million.png",
 }
+IO_COST_PNG = "echo_io_cost.png"
+# The panels of IO_COST_PNG: the figures of a message's cost that echo rows carry.
+IO_COST_METRICS = [("io_syscalls_per_msg", "I/O syscalls per message"),
+                   ("driver_polls_per_msg", "driver polls per message"),
+                   ("server_cpu_us_per_msg", "server CPU per message (us)")]
+
+
+def png_names(workload, shape):
+    """The files this script draws from the rows of (workload, shape)."""
+    names = [PNGS.get((workload, shape))]
+    if (workload, shape) == ("echo", "closed"):
+        names.append(IO_COST_PNG)
+    return [n for n in names if n is not None]
 
 
 def with_param(df, key, cast=float):
@@ -87,6 +105,35 @@ def echo_connections(df, out_dir):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8)
     return save(fig, out_dir, PNGS["echo", "closed"], d, "echo: msgs/s vs connections")
+
+
+def echo_io_cost(df, out_dir):
+    """IO_COST_PNG from the echo closed-loop rows; None without io_syscalls_per_msg or
+    driver_polls_per_msg rows (a CSV from before weft-bench wrote them)."""
+    d = with_param(df[(df["workload"] == "echo") & (df["shape"] == "closed")], "connections", int)
+    if d.empty or not d["metric"].isin([m for m, _ in IO_COST_METRICS[:2]]).any():
+        return None
+    panels = [(m, label) for m, label in IO_COST_METRICS if (d["metric"] == m).any()]
+    conns = sorted(d["connections"].unique())
+    fig, axes = plt.subplots(len(conns), len(panels), squeeze=False,
+                             figsize=(5.5 * len(panels), 3.8 * len(conns)))
+    for row, c in zip(axes, conns):
+        for ax, (m, label) in zip(row, panels):
+            s = stats_by(d[d["connections"] == c], m, ["variant", "threads"])
+            keys = list(s[["variant", "threads"]].itertuples(index=False, name=None))
+            x = np.arange(len(keys))
+            med = s["median"].to_numpy()
+            bars = ax.bar(x, med, yerr=[med - s["min"].to_numpy(), s["max"].to_numpy() - med],
+                          capsize=2, color=[plot.variant_color(v) for v, _ in keys],
+                          edgecolor="black", linewidth=0.5)
+            for bar, (v, _) in zip(bars, keys):
+                if weft_csv.io_of(v) != weft_csv.DEFAULT_IO and not weft_csv.is_peer(v):
+                    bar.set_hatch("//")
+            ax.set_xticks(x)
+            ax.set_xticklabels([f"{v}\nt={t}" for v, t in keys], fontsize=7, rotation=90)
+            ax.set_title(f"{label}, {c} connections", fontsize=10)
+            ax.grid(True, axis="y", alpha=0.3)
+    return save(fig, out_dir, IO_COST_PNG, d, "echo closed loop: cost per message")
 
 
 def echo_latency(df, out_dir):
@@ -164,7 +211,7 @@ def timer_million(df, out_dir):
 
 def plot_all(df, out_dir):
     """Every plot above that `df` has rows for, into out_dir; the paths written."""
-    plots = (echo_connections, echo_latency, timer_lateness, timer_million)
+    plots = (echo_connections, echo_io_cost, echo_latency, timer_lateness, timer_million)
     return [p for p in (f(df, out_dir) for f in plots) if p is not None]
 
 

@@ -6,7 +6,9 @@ benchmarks, as markdown.
 The README names the machine (host, cpu_model, cpus, compiler, build) and the commit as the
 CSV records them, then per workload (spawn_storm, echo, timer_churn, any other, then micro) a
 table of the median main metric per variant and thread count (summary.py's table; one table
-per metric, shapes that share it together), each Weft variant's ratio to the best peer where
+per metric, shapes that share it together; for echo also the cost of a message, where the rows
+have it: server_cpu_us_per_msg, io_syscalls_per_msg, driver_polls_per_msg; each I/O backend
+is a variant of its own, "ring+uring"), each Weft variant's ratio to the best peer where
 peers ran (summary.py --vs-peers) and the figures of it that are in DIR/plots/ under
 the names plot.py and plot_io.py give them. Nothing in it is typed by hand: rerun it after a
 new run. DIR defaults to $WEFT_RESULTS, else results/; FILE to DIR/README.md. Exit 1 when
@@ -25,6 +27,9 @@ import weft_csv  # noqa: E402
 
 PROG = "report.py"
 ORDER = ["spawn_storm", "echo", "timer_churn"]  # then any other workload, then micro
+# Tables a workload gets beside its main metrics, where its rows have them: what an echoed
+# message costs the server (each I/O backend a variant of its own: ring, ring+uring).
+COST_METRICS = {"echo": ["server_cpu_us_per_msg", "io_syscalls_per_msg", "driver_polls_per_msg"]}
 
 
 def machine_lines(df, out_dir):
@@ -61,15 +66,22 @@ def plot_names(sub):
     keys = sub[["workload", "shape", "config"]].drop_duplicates().sort_values(
         ["workload", "shape", "config"])
     names = [plot.png_name(*k) for k in keys.itertuples(index=False)]
-    io = [plot_io.PNGS.get(k) for k in keys[["workload", "shape"]].drop_duplicates()
-          .itertuples(index=False, name=None)]
-    return names + [n for n in io if n is not None]
+    io = [n for k in keys[["workload", "shape"]].drop_duplicates().itertuples(index=False,
+                                                                             name=None)
+          for n in plot_io.png_names(*k)]
+    return names + io
 
 
 def workload_section(df, workload, plots_dir, out_dir):
     sub = df[df["workload"] == workload]
     lines = [f"## {workload}", ""]
-    for metric, shapes in metric_groups(sub):
+    groups = metric_groups(sub)
+    main = {m for m, _ in groups}
+    for metric in COST_METRICS.get(workload, []):
+        shapes = sorted(set(sub.loc[sub["metric"] == metric, "shape"]))
+        if shapes and metric not in main:
+            groups.append((metric, shapes))
+    for metric, shapes in groups:
         rows = sub[sub["shape"].isin(shapes)]
         unit = weft_csv.one_or_mixed(rows.loc[rows["metric"] == metric, "unit"])
         better = "higher" if weft_csv.higher_is_better(metric) else "lower"

@@ -6,8 +6,9 @@ One row per (workload, shape, config, variant), one column per thread count
 (t=1, t=2, ...); '-' where that thread count was not measured. `config` (shown
 only when some workload has one) lists the parameters that vary within a
 workload/shape (e.g. connections=1000); current_thread runs are marked in the
-variant column. Values < 1000 get one
-decimal, larger ones thousands separators and no decimals. Workloads without
+variant column, and so is an I/O backend other than epoll (ring and ring+uring are two
+rows; a CSV without the io parameter is epoll). Values below 1 get two significant
+digits, those < 1000 one decimal, larger ones thousands separators and no decimals. Workloads without
 the metric are skipped. --markdown prints a GitHub markdown table instead of
 fixed-width text.
 
@@ -33,6 +34,8 @@ KEYS = ["workload", "shape", "variant"]
 def fmt(x):
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
+    if 0 < abs(x) < 1:  # a ratio per message (driver_polls_per_msg 0.026): two digits that count
+        return f"{x:.2g}"
     return f"{x:.1f}" if abs(x) < 1000 else f"{x:,.0f}"
 
 

@@ -7,6 +7,12 @@ Usage from a script in scripts/:
 
 load() checks that every file exists, has the 17 schema columns and that
 threads/rep are integers and value is a float; it concatenates all files.
+
+The I/O backend (weft-bench --io) is the `io` key of a Weft row's params; a row without it
+(a CSV from before the axis existed) was measured on epoll. load() adds it as the column `io`
+("" for a peer, which has no Weft backend) and marks a backend other than epoll in `variant`
+as weft-bench does ("ring+uring"), so each backend is a variant of its own in every table,
+plot and gate rule.
 """
 import os
 import sys
@@ -22,8 +28,12 @@ REQUIRED = [
 THROUGHPUT_METRICS = ["tasks_per_s", "msgs_per_s", "hops_per_s", "pairs_per_s", "ops_per_s"]
 GROUP_KEYS = ["workload", "shape", "config", "variant", "threads"]
 # Parameters that describe the scheduler rather than the workload's configuration.
-POLICY_KEYS = {"steal", "victim", "backoff", "flavor"}
+POLICY_KEYS = {"steal", "victim", "backoff", "flavor", "io"}
 CURRENT_THREAD = " (current_thread)"
+# The I/O backend of a Weft row without an `io` parameter (older CSVs): the runtime's default.
+DEFAULT_IO = "epoll"
+# How the variant column names a backend other than DEFAULT_IO: "ring+uring".
+IO_MARK = "+"
 # Production runtimes measured in the same harness (harness/peers/README.md): variant names that
 # are not Weft's. Plots draw them as reference lines; summaries give Weft's ratio to the best.
 PEERS = ("tokio", "go", "asio", "asio_pool", "libuv", "tbb")
@@ -83,8 +93,16 @@ def parse_params(text):
 
 def add_config(df):
     """Adds `config`: the workload parameters that vary within each (workload, shape), as
-    "k=v;k=v" ("" when nothing varies), and marks current_thread runs in `variant`."""
+    "k=v;k=v" ("" when nothing varies), and `io`: the Weft row's I/O backend (DEFAULT_IO when
+    params do not say; "" for a peer); marks a backend other than DEFAULT_IO
+    ("ring+uring", as weft-bench writes it) and current_thread runs in `variant`."""
     kv = df["params"].map(parse_params)
+    peer = df["variant"].map(is_peer)
+    df["io"] = kv.map(lambda d: d.get("io", DEFAULT_IO)).where(~peer, "")
+    mark = df["io"].map(lambda io: IO_MARK + io if io not in ("", DEFAULT_IO) else "")
+    unmarked = (mark != "") & ~pd.Series(
+        [v.endswith(m) for v, m in zip(df["variant"], mark)], index=df.index, dtype=bool)
+    df.loc[unmarked, "variant"] = df.loc[unmarked, "variant"] + mark[unmarked]
     ct = kv.map(lambda d: d.get("flavor") == "current_thread")
     df.loc[ct, "variant"] = df.loc[ct, "variant"] + CURRENT_THREAD
     df["config"] = ""
@@ -97,9 +115,22 @@ def add_config(df):
     return df
 
 
-def base_variant(name):
+def without_flavor(name):
     """The variant without its current_thread mark."""
     return name[:-len(CURRENT_THREAD)] if name.endswith(CURRENT_THREAD) else name
+
+
+def base_variant(name):
+    """The variant without its current_thread mark and its I/O backend mark: the queue (and
+    stealing policy) alone, "ring" for "ring+uring (current_thread)"."""
+    return without_flavor(name).split(IO_MARK, 1)[0]
+
+
+def io_of(name):
+    """The I/O backend a variant label names: "uring" for "ring+uring (current_thread)",
+    DEFAULT_IO for an unmarked one (a peer's too)."""
+    rest = without_flavor(name).split(IO_MARK, 1)
+    return rest[1] if len(rest) == 2 else DEFAULT_IO
 
 
 def is_peer(name):

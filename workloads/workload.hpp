@@ -57,6 +57,10 @@ class Workload {
   // Whether the harness runs `run` once untimed first (peak RSS from a trimmed heap, warm
   // caches). Workloads with their own warm-up (echo) say no: a run there costs seconds.
   virtual bool wants_cold_run() const { return true; }
+  // Whether the workload's runs go through the reactor (sockets, timers), so that the I/O
+  // backend (RuntimeOptions::io, weft-bench --io) is an axis of it. A workload that says no
+  // runs at the first --io point of a sweep only.
+  virtual bool uses_reactor() const { return true; }
   // Rules that join several parameters (a tree's leaves must be a power of its fanout), checked
   // by the harness before anything runs; each parameter's own range is its ParamSpec's.
   virtual absl::Status validate(std::string_view /*shape*/, const Params& /*params*/) const {

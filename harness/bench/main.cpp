@@ -3,12 +3,14 @@
 //
 //   weft-bench --workload=spawn_storm --shape=tree --variant=all --threads=1,2 --reps=5
 //              --param leaves=100000 --param fanout=10 --out=results/runs/x.csv
-//   weft-bench --workload=echo --shape=closed --variant=everything --threads=1,2
+//   weft-bench --workload=echo --shape=closed --variant=everything --threads=1,2 --io=all
 //   weft-bench --list
 //
 // Peers (harness/peers: Tokio, Go, Asio, libuv, oneTBB) are variants by name, run as processes of
 // their own, and write the same rows; a peer whose program is missing, or that does not express a
-// shape, is skipped with one line on stderr.
+// shape, is skipped with one line on stderr. The I/O backend (--io) is an axis like the stealing
+// policy: every Weft row names its backend in params (io=epoll), and a backend other than the
+// default marks the variant column too (ring+uring).
 //
 // Bad input (an unknown workload, shape, variant, flag or parameter, --threads=0, an unwritable
 // --out) exits 2 with a message naming the bad value and the valid ones, before anything runs.
@@ -51,6 +53,10 @@ ABSL_FLAG(std::string, victim, "default",
           "comma list of victim orders to sweep: default, random, round_robin");
 ABSL_FLAG(std::string, backoff, "default",
           "comma list of searcher backoffs to sweep: default, exp, none");
+ABSL_FLAG(std::string, io, "epoll",
+          "comma list of I/O backends to sweep (epoll, uring), or all; swept for the workloads "
+          "that use the reactor (echo, timer_churn), while spawn_storm runs at the first one "
+          "only; peers, which have no Weft backend, run once");
 ABSL_FLAG(std::string, out, "",
           "CSV to write (default: results/runs/<date>_<host>_<sha>.csv)");
 ABSL_FLAG(bool, append, false, "add rows to --out instead of replacing it");
@@ -69,7 +75,7 @@ namespace {
 
 constexpr const char* kFlagNames[] = {"workload", "shape",  "variant", "threads", "flavor",
                                       "reps",     "param",  "steal",   "victim",  "backoff",
-                                      "out",      "append", "list"};
+                                      "io",       "out",    "append",  "list"};
 
 void print_help() {
   fmt::print(
@@ -122,7 +128,7 @@ std::vector<std::string> take_params_and_check_flags(int& argc, char** argv) {
   }
   usage_error(fmt::format(
       "unknown {} '{}'; valid: --workload --shape --variant --threads --flavor --reps --param "
-      "--steal --victim --backoff --out --append --list --help",
+      "--steal --victim --backoff --io --out --append --list --help",
       p->kind == Kind::kPositional ? "argument" : "flag", p->arg));
 }
 
@@ -138,9 +144,14 @@ void print_list() {
     fmt::print("  {:<10} absent: {}\n", "", p.absent);
   }
   fmt::print("variant groups: all (Weft's variants), peers, everything\n");
-  fmt::print("flavors: multi_thread (default), current_thread\n\n");
+  fmt::print("flavors: multi_thread (default), current_thread\n");
+  std::vector<std::string> ios;
+  for (IoBackend io : io_backends()) ios.emplace_back(io_backend_name(io));
+  fmt::print("io backends (--io): {} (default {}); swept by the workloads that use the reactor\n\n",
+             fmt::join(ios, ", "), io_backend_name(RuntimeOptions{}.io));
   for (const auto& w : workloads::all_workloads()) {
-    fmt::print("workload {}: {}\n", w->name(), w->description());
+    fmt::print("workload {}: {}{}\n", w->name(), w->description(),
+               w->uses_reactor() ? "" : " [no I/O: runs at the first --io backend only]");
     fmt::print("  shapes: {}\n", fmt::join(w->shapes(), ", "));
     for (const auto& p : w->params()) {
       fmt::print("  --param {}={:<10} {} [{}; 1..{}]\n", p.name, p.default_value, p.help,
@@ -158,6 +169,7 @@ RuntimeStats minus(RuntimeStats after, const RuntimeStats& before) {
     WEFT_WORKER_COUNTERS(WEFT_SUB)
 #undef WEFT_SUB
   }
+  after.io -= before.io;
   return after;
 }
 
@@ -180,18 +192,18 @@ struct Measurement {
   double wall_ns = 0;
   double timed_ns = 0;  // the workload's own window if it timed one, else the wall time
   std::uint64_t peak_rss = 0;
-  std::optional<RuntimeStats> stats;  // Weft's scheduler counters; a peer has none
+  std::optional<RuntimeStats> stats;  // Weft's scheduler and I/O counters; a peer has none
 };
 
 absl::StatusOr<Measurement> measure_weft(const std::string& variant, const PolicyPoint& policy,
-                                         const Point& p) {
-  RuntimeOptions options{variant, p.threads, p.flavor, policy.overrides};
+                                         IoBackend io, const Point& p) {
+  RuntimeOptions options{variant, p.threads, p.flavor, policy.overrides, io};
   auto rt = Runtime::create(options);  // the sweep was checked: an error here is the machine's
   if (!rt.ok()) return rt.status();
   const variants::StealConfig steal = (*rt)->steal_config();
   Measurement m;
-  m.label = variant_label(variant, policy, steal);
-  m.params_col = params_column(p.params, p.flavor, steal);
+  m.label = variant_label(variant, policy, steal, io);
+  m.params_col = params_column(p.params, p.flavor, steal, io);
   // A cold run first, untimed: it measures the peak RSS from a trimmed heap and warms the
   // allocator, the frame pools and the page tables for the timed run that follows.
   reset_peak_rss();
@@ -222,7 +234,7 @@ std::optional<std::string> peer_not_here(const PeerSpec& peer, const Point& p) {
 absl::StatusOr<Measurement> measure_peer(const PeerSpec& peer, const Point& p) {
   Measurement m;
   m.label = std::string(peer.name);
-  m.params_col = params_column(p.params, p.flavor, std::nullopt);
+  m.params_col = params_column(p.params, p.flavor, std::nullopt, std::nullopt);
   const auto t0 = std::chrono::steady_clock::now();
   absl::StatusOr<PeerRun> run = run_peer(peer, p.workload, p.shape, p.params, p.threads, p.flavor);
   const auto t1 = std::chrono::steady_clock::now();
@@ -248,9 +260,11 @@ void write_rows(CsvWriter& w, const Measurement& m, const Point& p) {
   w.write(key, "peak_rss_bytes", static_cast<double>(m.peak_rss), "bytes");
   for (const auto& metric : m.result.metrics) w.write(key, metric.name, metric.value, metric.unit);
   if (m.stats) {
-    m.stats->total().for_each([&](std::string_view name, std::uint64_t v) {
+    auto count = [&](std::string_view name, std::uint64_t v) {
       w.write(key, name, static_cast<double>(v), "count");
-    });
+    };
+    m.stats->total().for_each(count);
+    m.stats->io.for_each(count);
   }
 }
 
@@ -279,9 +293,14 @@ int run(int argc, char** argv) {
                        absl::GetFlag(FLAGS_variant),  absl::GetFlag(FLAGS_threads),
                        absl::GetFlag(FLAGS_flavor),   absl::GetFlag(FLAGS_reps),
                        std::move(params),             absl::GetFlag(FLAGS_steal),
-                       absl::GetFlag(FLAGS_victim),   absl::GetFlag(FLAGS_backoff)};
+                       absl::GetFlag(FLAGS_victim),   absl::GetFlag(FLAGS_backoff),
+                       absl::GetFlag(FLAGS_io)};
   absl::StatusOr<Sweep> sweep = plan_sweep(request);
   if (!sweep.ok()) usage_error(std::string(sweep.status().message()));
+  if (sweep->io_narrowed) {
+    fmt::print(stderr, "weft-bench: {} does no I/O: it runs at the first --io backend ({}) only\n",
+               sweep->workload->name(), io_backend_name(sweep->ios.front()));
+  }
 
   MachineInfo machine = read_machine_info();
   std::string out = absl::GetFlag(FLAGS_out);
@@ -307,8 +326,8 @@ int run(int argc, char** argv) {
 
   std::size_t points = 0;
   for (const std::string& shape : sweep->shapes) points += params_for(*sweep, shape).size();
-  const std::size_t total =
-      points * sweep->variants.size() * sweep->policies.size() * sweep->threads.size() * sweep->reps;
+  const std::size_t total = points * sweep->variants.size() * sweep->policies.size() *
+                            sweep->ios.size() * sweep->threads.size() * sweep->reps;
   std::size_t index = 0;
   std::set<std::string> notes;  // each skipped peer point is said once
   // Repetitions outermost: a drift in machine speed spreads over every configuration alike.
@@ -318,13 +337,15 @@ int run(int argc, char** argv) {
       for (const std::string& variant : sweep->variants) {
        const PeerSpec* peer = find_peer(variant);
        for (const PolicyPoint& policy : sweep->policies) {
-        for (std::size_t threads : sweep->threads) {
+        for (const IoBackend io : sweep->ios) {
+         for (std::size_t threads : sweep->threads) {
           ++index;
           Point point{*sweep->workload, shape, shape_params, threads, sweep->flavor, rep};
           absl::StatusOr<Measurement> m = absl::UnknownError("not run");
           if (peer != nullptr) {
-            // A peer has no stealing policy: it runs at the sweep's first policy point only.
-            if (&policy != &sweep->policies.front()) continue;
+            // A peer has no stealing policy and no Weft backend: it runs at the sweep's first
+            // policy and I/O point only.
+            if (&policy != &sweep->policies.front() || io != sweep->ios.front()) continue;
             if (std::optional<std::string> why = peer_not_here(*peer, point)) {
               if (notes.insert(variant + *why).second) {
                 fmt::print(stderr, "weft-bench: skipping peer {}: {}\n", variant, *why);
@@ -333,11 +354,13 @@ int run(int argc, char** argv) {
             }
             m = measure_peer(*peer, point);
           } else {
-            m = measure_weft(variant, policy, point);
+            m = measure_weft(variant, policy, io, point);
           }
           if (!m.ok()) {
-            return failed(fmt::format("{}/{} {} t={} rep {} failed: {}", sweep->workload->name(),
-                                      shape, variant, threads, rep, m.status().ToString()));
+            return failed(fmt::format("{}/{} {} io={} t={} rep {} failed: {}",
+                                      sweep->workload->name(), shape, variant,
+                                      peer != nullptr ? "-" : io_backend_name(io), threads, rep,
+                                      m.status().ToString()));
           }
           write_rows(**writer, *m, point);
           if (!(*writer)->status().ok()) return failed((*writer)->status().ToString());
@@ -345,6 +368,7 @@ int run(int argc, char** argv) {
           fmt::print(stderr, "[{}/{}] {}/{} {} t={} rep {}: {:.1f} ns/{}\n", index, total,
                      sweep->workload->name(), shape, m->label, threads, rep, per_unit,
                      m->result.unit);
+         }
         }
        }
       }

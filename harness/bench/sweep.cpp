@@ -75,6 +75,49 @@ absl::StatusOr<std::vector<std::string>> pick_variants(const std::string& value)
   return out;
 }
 
+std::vector<std::string> io_names() {
+  std::vector<std::string> names;
+  for (IoBackend io : io_backends()) names.emplace_back(io_backend_name(io));
+  return names;
+}
+
+// A comma list of I/O backends and the group `all` (every backend of this build); each once, in
+// the order given.
+absl::StatusOr<std::vector<IoBackend>> pick_ios(const std::string& value) {
+  std::vector<IoBackend> out;
+  auto add = [&](IoBackend io) {
+    if (std::find(out.begin(), out.end(), io) == out.end()) out.push_back(io);
+  };
+  for (const std::string& item : split(value, ',')) {
+    if (item == "all") {
+      for (IoBackend io : io_backends()) add(io);
+    } else if (std::optional<IoBackend> io = parse_io_backend(item)) {
+      add(*io);
+    } else {
+      return absl::InvalidArgumentError(fmt::format("unknown --io '{}'; valid: {} (or all)", item,
+                                                    fmt::join(io_names(), ", ")));
+    }
+  }
+  return out;
+}
+
+// Every backend of the sweep starts a runtime here, if a Weft variant is swept at all (a peer
+// has no Weft backend).
+absl::Status check_ios_run_here(const Sweep& s) {
+  const auto weft = std::find_if(s.variants.begin(), s.variants.end(),
+                                 [](const std::string& v) { return find_peer(v) == nullptr; });
+  if (weft == s.variants.end()) return absl::OkStatus();
+  for (IoBackend io : s.ios) {
+    auto rt = Runtime::create(RuntimeOptions::current_thread(*weft, io));
+    if (!rt.ok()) {
+      return absl::InvalidArgumentError(fmt::format("--io {} cannot run here: {}",
+                                                    io_backend_name(io), rt.status().ToString()));
+    }
+    (*rt)->shutdown();
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
@@ -161,6 +204,15 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
     }
   }
 
+  // The I/O backend axis: names of io_backends(), or all of them; each once, in the order given.
+  auto ios = pick_ios(r.io);
+  if (!ios.ok()) return ios.status();
+  s.ios = *std::move(ios);
+  if (!s.workload->uses_reactor() && s.ios.size() > 1) {
+    s.ios.resize(1);
+    s.io_narrowed = true;
+  }
+
   // Every --param before anything runs or is written: a known key, given once, used by a shape
   // of the sweep, each value inside the parameter's range; then each shape's points as a whole.
   const auto specs = s.workload->params();
@@ -212,6 +264,10 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& r) {
       if (!why.empty()) return absl::InvalidArgumentError(why);
     }
   }
+
+  // A backend the kernel refuses (io_uring disabled, seccomp) fails here, before anything runs,
+  // rather than in the middle of the sweep.
+  if (absl::Status st = check_ios_run_here(s); !st.ok()) return st;
   return s;
 }
 
@@ -240,7 +296,8 @@ std::vector<workloads::Params> params_for(const Sweep& sweep, const std::string&
 }
 
 std::string params_column(const workloads::Params& params, Flavor flavor,
-                          const std::optional<variants::StealConfig>& steal) {
+                          const std::optional<variants::StealConfig>& steal,
+                          std::optional<IoBackend> io) {
   std::vector<std::string> kvs;
   for (const auto& [k, v] : params) kvs.push_back(k + "=" + v);
   if (flavor == Flavor::kCurrentThread) kvs.emplace_back("flavor=current_thread");
@@ -249,14 +306,18 @@ std::string params_column(const workloads::Params& params, Flavor flavor,
     kvs.push_back(fmt::format("victim={}", to_string(steal->victim)));
     kvs.push_back(fmt::format("backoff={}", to_string(steal->backoff)));
   }
+  if (io) kvs.push_back(fmt::format("io={}", io_backend_name(*io)));
   return fmt::format("{}", fmt::join(kvs, ";"));
 }
 
 std::string variant_label(const std::string& variant, const PolicyPoint& policy,
-                          const variants::StealConfig& steal) {
-  if (policy.is_default()) return variant;
-  return fmt::format("{}:{}/{}/{}", variant, to_string(steal.amount), to_string(steal.victim),
-                     to_string(steal.backoff));
+                          const variants::StealConfig& steal, IoBackend io) {
+  std::string label = policy.is_default()
+                          ? variant
+                          : fmt::format("{}:{}/{}/{}", variant, to_string(steal.amount),
+                                        to_string(steal.victim), to_string(steal.backoff));
+  if (io != RuntimeOptions{}.io) label += fmt::format("+{}", io_backend_name(io));
+  return label;
 }
 
 }  // namespace weft::bench

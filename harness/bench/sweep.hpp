@@ -23,6 +23,7 @@ struct SweepRequest {
   std::string steal = "default";    // comma list of default, one, half
   std::string victim = "default";   // comma list of default, random, round_robin
   std::string backoff = "default";  // comma list of default, exp, none
+  std::string io = "epoll";         // comma list of io_backends() names, or all
 };
 
 // One stealing-policy point of the sweep: overrides of the variant's preset.
@@ -42,6 +43,11 @@ struct Sweep {
   int reps = 1;
   std::vector<std::string> overrides;  // "key=value" given on the command line, validated
   std::vector<PolicyPoint> policies;   // at least one (the presets)
+  // The I/O backends, at least one, each once, in the order given. A workload that does not use
+  // the reactor (Workload::uses_reactor) keeps the first alone; `io_narrowed` then says that
+  // more were asked for.
+  std::vector<IoBackend> ios;
+  bool io_narrowed = false;
 };
 
 // InvalidArgument, naming the bad value and the valid ones, for any bad input.
@@ -50,12 +56,16 @@ absl::StatusOr<Sweep> plan_sweep(const SweepRequest& request);
 // The parameter sets one shape runs with (defaults, then overrides; an override with a comma
 // list of values sweeps them), and their CSV form.
 std::vector<workloads::Params> params_for(const Sweep& sweep, const std::string& shape);
-// `steal`: the Weft variant's stealing policy; nullopt for a peer, which has none.
+// `steal` and `io`: the Weft variant's stealing policy and I/O backend; nullopt for a peer,
+// which has neither. A Weft row always names both ("...;backoff=exp;io=epoll").
 std::string params_column(const workloads::Params& params, Flavor flavor,
-                          const std::optional<variants::StealConfig>& steal);
+                          const std::optional<variants::StealConfig>& steal,
+                          std::optional<IoBackend> io);
 
-// The CSV's variant column: the name alone for a preset, else "name:amount/victim/backoff".
+// The CSV's variant column: the name alone for a preset, else "name:amount/victim/backoff";
+// then "+<backend>" when the I/O backend is not the default (RuntimeOptions::io, epoll):
+// "ring", "ring+uring", "mutex:one/random/exp+uring".
 std::string variant_label(const std::string& variant, const PolicyPoint& policy,
-                          const variants::StealConfig& steal);
+                          const variants::StealConfig& steal, IoBackend io);
 
 }  // namespace weft::bench

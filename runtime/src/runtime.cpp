@@ -61,6 +61,12 @@ Runtime::~Runtime() {
   detail::CentralFreeList::instance().trim();
 }
 
+RuntimeStats Runtime::stats() const {
+  RuntimeStats s = scheduler_->stats();
+  s.io = scheduler_->driver().io().stats();
+  return s;
+}
+
 ShutdownReport Runtime::shutdown(std::chrono::nanoseconds deadline) {
   if (detail::context().scheduler == scheduler_.get()) {
     throw std::logic_error("weft: Runtime::shutdown called from one of its own tasks");

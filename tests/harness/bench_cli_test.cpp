@@ -6,7 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "gtest/gtest.h"
 
@@ -19,8 +23,10 @@ struct Result {
   std::string output;  // stdout and stderr
 };
 
-Result run_bench(const std::string& args) {
-  const std::string cmd = std::string(WEFT_BENCH_PATH) + " " + args + " 2>&1";
+// `env`: "NAME=value ..." set for weft-bench alone.
+Result run_bench(const std::string& args, const std::string& env = "") {
+  const std::string cmd =
+      (env.empty() ? "" : "env " + env + " ") + std::string(WEFT_BENCH_PATH) + " " + args + " 2>&1";
   FILE* pipe = ::popen(cmd.c_str(), "r");
   Result r{-1, ""};
   if (pipe == nullptr) return r;
@@ -85,6 +91,16 @@ TEST_F(BenchCli, UnknownVictimOrderExits2) {
   expect_rejected("--victim=nearest", "'nearest'", "round_robin");
 }
 TEST_F(BenchCli, UnknownBackoffExits2) { expect_rejected("--backoff=sleep", "'sleep'", "exp"); }
+TEST_F(BenchCli, UnknownIoBackendExits2) {
+  expect_rejected("--io=epoll,kqueue", "'kqueue'", "valid: epoll");
+}
+TEST_F(BenchCli, EmptyIoBackendExits2) { expect_rejected("--io=", "--io ''", "valid: epoll"); }
+TEST_F(BenchCli, IoWithoutAValueExits2) {
+  const Result r = run_bench("--shape=flat --threads=1 --reps=1 --out=" + out_ + " --io");
+  EXPECT_EQ(r.exit_code, 2) << r.output;
+  EXPECT_NE(r.output.find("--io needs a value"), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(out_));
+}
 
 TEST_F(BenchCli, PolicySweepLabelsEachPointAndRecordsThePolicyInEveryRow) {
   const Result r = run_bench(
@@ -96,7 +112,7 @@ TEST_F(BenchCli, PolicySweepLabelsEachPointAndRecordsThePolicyInEveryRow) {
   std::getline(in, line);  // header
   int preset_rows = 0, one_rows = 0, rows = 0;
   for (; std::getline(in, line); ++rows) {
-    EXPECT_NE(line.find(";victim=round_robin;backoff=none,"), std::string::npos) << line;
+    EXPECT_NE(line.find(";victim=round_robin;backoff=none;io=epoll,"), std::string::npos) << line;
     // default steal with victim/backoff overridden is still an override of the preset
     if (line.find(",mutex:half/round_robin/none,") != std::string::npos) ++preset_rows;
     if (line.find(",mutex:one/round_robin/none,") != std::string::npos &&
@@ -119,7 +135,8 @@ TEST_F(BenchCli, PresetRowsKeepThePlainVariantNameAndNameThePolicy) {
   std::getline(in, line);
   ASSERT_TRUE(std::getline(in, line));
   EXPECT_NE(line.find(",mutex,spawn_storm,flat,1,"), std::string::npos) << line;
-  EXPECT_NE(line.find(";steal=half;victim=random;backoff=exp,"), std::string::npos) << line;
+  EXPECT_NE(line.find(";steal=half;victim=random;backoff=exp;io=epoll,"), std::string::npos)
+      << line;
 }
 
 TEST_F(BenchCli, UnwritableOutExits2) {
@@ -135,7 +152,8 @@ TEST_F(BenchCli, ListNamesWorkloadsShapesVariantsAndParams) {
   const Result r = run_bench("--list");
   EXPECT_EQ(r.exit_code, 0);
   for (const char* s : {"spawn_storm", "flat", "remote", "tree", "yield_many", "ping_pong",
-                        "chained", "mutex", "--param tasks=1000000"}) {
+                        "chained", "mutex", "--param tasks=1000000", "io backends (--io): epoll",
+                        "runs at the first --io backend only"}) {
     EXPECT_NE(r.output.find(s), std::string::npos) << s << " missing from:\n" << r.output;
   }
 }
@@ -212,9 +230,164 @@ TEST_F(BenchCli, AWriteErrorExits1) {
 }
 
 TEST_F(BenchCli, HelpExits0AndPositionalsAndBadlyTypedFlagsExit2) {
-  EXPECT_EQ(run_bench("--help").exit_code, 0);
+  const Result help = run_bench("--help");
+  EXPECT_EQ(help.exit_code, 0);
+  EXPECT_NE(help.output.find("--io (default 'epoll')"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("spawn_storm runs at the first one"), std::string::npos)
+      << help.output;
   EXPECT_EQ(run_bench("stray").exit_code, 2);
   EXPECT_EQ(run_bench("--append=maybe").exit_code, 2);
+}
+
+
+// --- the I/O backend axis (issue 12): --io sweeps like --steal -----------------------------------
+
+// The rows of a CSV, each split into its 17 columns (a field may be quoted: a peer's build).
+std::vector<std::vector<std::string>> read_rows(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::vector<std::string>> rows;
+  std::string line;
+  std::getline(in, line);  // header
+  while (std::getline(in, line)) {
+    std::vector<std::string> cols(1);
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (c == '"' && quoted && i + 1 < line.size() && line[i + 1] == '"') {
+        cols.back() += '"';
+        ++i;
+      } else if (c == '"') {
+        quoted = !quoted;
+      } else if (c == ',' && !quoted) {
+        cols.emplace_back();
+      } else {
+        cols.back() += c;
+      }
+    }
+    rows.push_back(std::move(cols));
+  }
+  return rows;
+}
+constexpr int kVariant = 8, kThreads = 11, kParams = 12, kMetric = 14, kValue = 15, kUnit = 16;
+
+bool has_key(const std::string& params, const std::string& kv) {
+  return (";" + params + ";").find(";" + kv + ";") != std::string::npos;
+}
+
+// A run asked for io_uring where it cannot start exits 2 (nothing run) with this text.
+constexpr const char* kNoUring = "--io uring cannot run here";
+
+TEST_F(BenchCli, EveryWeftRowNamesItsBackendAndOnlyANonDefaultOneMarksTheVariant) {
+  const Result r = run_bench(
+      "--workload=timer_churn --shape=cancel --variant=mutex --threads=1,2 --reps=1 "
+      "--param pairs=1000 --io=all --out=" + out_);
+  if (r.exit_code == 2 && r.output.find(kNoUring) != std::string::npos) {
+    GTEST_SKIP() << "io_uring is not available here: " << r.output;
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("[4/4] timer_churn/cancel mutex+uring t=2 rep 1:"), std::string::npos)
+      << r.output;
+  std::map<std::string, std::set<std::string>> threads_by_label;
+  for (const auto& row : read_rows(out_)) {
+    ASSERT_EQ(row.size(), 17u);
+    const std::string& label = row[kVariant];
+    const std::string& params = row[kParams];
+    if (label == "mutex") {
+      EXPECT_TRUE(has_key(params, "io=epoll")) << params;
+    } else {
+      EXPECT_EQ(label, "mutex+uring");
+      EXPECT_TRUE(has_key(params, "io=uring")) << params;
+    }
+    threads_by_label[label].insert(row[kThreads]);
+  }
+  EXPECT_EQ(threads_by_label["mutex"], (std::set<std::string>{"1", "2"}));
+  EXPECT_EQ(threads_by_label["mutex+uring"], (std::set<std::string>{"1", "2"}));
+}
+
+TEST_F(BenchCli, IoAndStealPointsCombineInTheLabel) {
+  const Result r = run_bench(
+      "--workload=timer_churn --shape=cancel --variant=mutex --threads=1 --reps=1 "
+      "--param pairs=1000 --steal=one --io=uring --out=" + out_);
+  if (r.exit_code == 2 && r.output.find(kNoUring) != std::string::npos) {
+    GTEST_SKIP() << "io_uring is not available here: " << r.output;
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = read_rows(out_);
+  ASSERT_FALSE(rows.empty());
+  for (const auto& row : rows) {
+    EXPECT_EQ(row[kVariant], "mutex:one/random/exp+uring");
+    EXPECT_TRUE(has_key(row[kParams], "steal=one")) << row[kParams];
+    EXPECT_TRUE(has_key(row[kParams], "io=uring")) << row[kParams];
+  }
+}
+
+TEST_F(BenchCli, AWorkloadWithoutIoRunsAtTheFirstBackendOnly) {
+  const Result r = run_bench(
+      "--variant=mutex --shape=flat --threads=1 --reps=1 --param tasks=100 --io=epoll,uring "
+      "--out=" + out_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("spawn_storm does no I/O: it runs at the first --io backend (epoll)"),
+            std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("[1/1] spawn_storm/flat mutex t=1 rep 1:"), std::string::npos)
+      << r.output;
+  for (const auto& row : read_rows(out_)) {
+    EXPECT_EQ(row[kVariant], "mutex");
+    EXPECT_TRUE(has_key(row[kParams], "io=epoll")) << row[kParams];
+  }
+}
+
+TEST_F(BenchCli, EchoRowsCarryTheIoCountersAndTheirCostPerMessage) {
+  const Result r = run_bench(
+      "--workload=echo --shape=closed --variant=mutex --threads=1 --reps=1 "
+      "--param connections=4 --param duration_ms=300 --param warmup_ms=50 --out=" + out_);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::map<std::string, std::pair<double, std::string>> metrics;
+  for (const auto& row : read_rows(out_)) {
+    EXPECT_EQ(row[kVariant], "mutex");
+    EXPECT_TRUE(has_key(row[kParams], "io=epoll")) << row[kParams];
+    metrics[row[kMetric]] = {std::stod(row[kValue]), row[kUnit]};
+  }
+  for (const char* counter : {"io_syscalls", "io_waits", "io_completions", "driver_polls"}) {
+    ASSERT_TRUE(metrics.contains(counter)) << counter;
+    EXPECT_EQ(metrics[counter].second, "count") << counter;
+  }
+  for (const char* ratio : {"io_syscalls_per_msg", "driver_polls_per_msg"}) {
+    ASSERT_TRUE(metrics.contains(ratio)) << ratio;
+    EXPECT_EQ(metrics[ratio].second, "ratio") << ratio;
+    EXPECT_GE(metrics[ratio].first, 0) << ratio;
+  }
+  // Every echoed message costs the server at least its recv and its send (the backend counts
+  // every syscall it makes: weft/scheduler/stats.hpp).
+  EXPECT_GE(metrics["io_syscalls_per_msg"].first, 2.0);
+}
+
+// A peer has no Weft backend: it runs once, at the first --io point. weft-echo stands in for
+// Tokio's echo server (the same shape of process, harness/peers/README.md).
+TEST_F(BenchCli, APeerRunsOnceAcrossTheIoAxisAndNamesNoBackend) {
+  const fs::path stand_in = dir_ / "weft-peer-tokio";
+  {
+    std::ofstream f(stand_in);
+    f << "#!/bin/sh\nshift  # the workload, echo\nexec " << WEFT_ECHO_PATH << " \"$@\"\n";
+  }
+  fs::permissions(stand_in, fs::perms::owner_all);
+  const Result r = run_bench("--workload=echo --shape=closed --variant=mutex,tokio --threads=1 "
+                             "--reps=1 --param connections=4 --param duration_ms=200 "
+                             "--param warmup_ms=50 --io=epoll,uring --out=" + out_,
+                             "WEFT_PEER_TOKIO=" + stand_in.string());
+  if (r.exit_code == 2 && r.output.find(kNoUring) != std::string::npos) {
+    GTEST_SKIP() << "io_uring is not available here: " << r.output;
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::map<std::string, int> msgs_rows;
+  for (const auto& row : read_rows(out_)) {
+    if (row[kMetric] == "msgs_per_s") ++msgs_rows[row[kVariant]];
+    if (row[kVariant] == "tokio") {
+      EXPECT_EQ(row[kParams].find("io="), std::string::npos) << row[kParams];
+      EXPECT_NE(row[kMetric].rfind("io_", 0), 0u) << "a peer has no I/O counters: " << row[kMetric];
+    }
+  }
+  EXPECT_EQ(msgs_rows, (std::map<std::string, int>{{"mutex", 1}, {"mutex+uring", 1}, {"tokio", 1}}));
 }
 
 }  // namespace

@@ -6,12 +6,15 @@
 // arrivals at `rate` msgs/s, latency from the intended send time: latency under load without
 // coordinated omission). The load generator reports msgs, latency percentiles and errors for its
 // measurement window, which it marks on stdout; the server's CPU time over that window (from
-// /proc/self/stat) gives server_cpu_us_per_msg.
+// /proc/self/stat) gives server_cpu_us_per_msg, and the runtime's counters over the same window
+// give the I/O cost per message: io_syscalls_per_msg (every syscall the I/O backend made: the
+// operations, the waits, the wake-ups) and driver_polls_per_msg (turns of the reactor).
 #include "echo/echo.hpp"
 
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "common/event.hpp"
@@ -81,8 +84,12 @@ class Echo final : public Workload {
     // a current_thread runtime runs only inside block_on.
     absl::StatusOr<RunResult> result = absl::UnknownError("echo: no result");
     OneShotEvent client_done;
+    std::vector<RuntimeStats> window;  // the runtime's counters as the window opens and closes
     std::thread client([&] {
-      result = drive_echo_client(addr->port(), shape, params, [] { return process_cpu_seconds(); });
+      result = drive_echo_client(addr->port(), shape, params, [&] {
+        window.push_back(rt.stats());
+        return process_cpu_seconds();
+      });
       client_done.set();
     });
     rt.block_on(wait_for(&client_done));
@@ -91,6 +98,15 @@ class Echo final : public Workload {
     if (!result.ok()) return result;
     result->metrics.push_back({"server_connections", static_cast<double>(counters.accepted.load()), "count"});
     result->metrics.push_back({"server_errors", static_cast<double>(counters.errors.load()), "count"});
+    if (window.size() == 2 && result->units > 0) {
+      // Per echoed message of the window: the count server_cpu_us_per_msg divides by.
+      const double syscalls =
+          static_cast<double>(window[1].io.io_syscalls - window[0].io.io_syscalls);
+      const double polls = static_cast<double>(window[1].total().driver_polls -
+                                               window[0].total().driver_polls);
+      result->metrics.push_back({"io_syscalls_per_msg", syscalls / result->units, "ratio"});
+      result->metrics.push_back({"driver_polls_per_msg", polls / result->units, "ratio"});
+    }
     return result;
   }
 };

@@ -138,6 +138,8 @@ class SpawnStorm final : public Workload {
   std::vector<std::string> shapes() const override {
     return {"flat", "remote", "tree", "yield_many", "ping_pong", "chained", "pipeline"};
   }
+  // No socket and no timer: only a parked worker's wait passes through the reactor.
+  bool uses_reactor() const override { return false; }
   std::vector<ParamSpec> params() const override {
     return {
         // Upper bounds keep every run inside memory: flat holds `tasks` frames at once.

@@ -70,7 +70,8 @@ class Runtime {
   // Not from one of this runtime's own tasks (std::logic_error: it would wait for itself).
   ShutdownReport shutdown(std::chrono::nanoseconds deadline = std::chrono::seconds(30));
 
-  RuntimeStats stats() const { return scheduler_->stats(); }
+  // The scheduler's counters per worker, and the I/O backend's (RuntimeStats::io).
+  RuntimeStats stats() const;
   // The stealing policy in force: the variant's preset with options().steal applied.
   variants::StealConfig steal_config() const { return scheduler_->steal_config(); }
   const RuntimeOptions& options() const { return options_; }
