@@ -5,6 +5,7 @@
 //
 //   weft-echo --port=7000 --variant=ring --threads=2
 //   weft-echo --variant=chase_lev --flavor=current_thread --bind=::1
+//   weft-echo --variant=ring --threads=1 --io=uring
 //
 // stdout: one JSON line once it listens, {"port": P, "build": "..."}; on SIGINT or SIGTERM it
 // stops accepting, lets open connections end for --drain_ms, shuts the runtime down (destroying
@@ -40,14 +41,15 @@ ABSL_FLAG(std::string, bind, "127.0.0.1", "address to listen on (an IPv4 or IPv6
 ABSL_FLAG(std::string, variant, "ring", "scheduler variant (weft-bench --list names them)");
 ABSL_FLAG(int, threads, 0, "worker threads, 1..4096 (0: one per core)");
 ABSL_FLAG(std::string, flavor, "multi_thread", "multi_thread or current_thread");
+ABSL_FLAG(std::string, io, "epoll", "I/O backend: epoll or uring");
 ABSL_FLAG(int, buffer, 4096, "bytes read at a time per connection, 512..65536");
 ABSL_FLAG(int, drain_ms, 1000, "after a signal, how long open connections may take to end");
 
 namespace weft::echo_server {
 namespace {
 
-constexpr const char* kFlagNames[] = {"port",   "bind",   "variant", "threads",
-                                      "flavor", "buffer", "drain_ms"};
+constexpr const char* kFlagNames[] = {"port",   "bind",   "variant",  "threads",
+                                      "flavor", "io",     "buffer",   "drain_ms"};
 
 [[noreturn]] void usage_error(const std::string& message) {
   fmt::print(stderr, "weft-echo: {}\n", message);
@@ -125,6 +127,14 @@ int run(int argc, char** argv) {
   } else if (flavor != "multi_thread") {
     usage_error(fmt::format("bad --flavor value '{}'; valid: multi_thread, current_thread", flavor));
   }
+  const std::string io = absl::GetFlag(FLAGS_io);
+  if (std::optional<IoBackend> b = parse_io_backend(io)) {
+    options.io = *b;
+  } else {
+    std::vector<std::string> names;
+    for (IoBackend b : io_backends()) names.emplace_back(io_backend_name(b));
+    usage_error(fmt::format("bad --io value '{}'; valid: {}", io, fmt::join(names, ", ")));
+  }
   const int threads = absl::GetFlag(FLAGS_threads);
   if (threads < 0 || threads > 4096) {
     usage_error(fmt::format("bad --threads value '{}'; valid: 1..4096, or 0 for one per core", threads));
@@ -155,8 +165,9 @@ int run(int argc, char** argv) {
     const bench::MachineInfo machine = bench::read_machine_info();
     JoinHandle<void> acceptor = (*rt)->spawn(workloads::echo_accept_loop(
         std::move(*listener), static_cast<std::size_t>(buffer), &counters));
-    fmt::print("{{\"port\": {}, \"build\": \"weft {} {}, {} {}\"}}\n", local.ok() ? local->port() : 0,
-               options.variant, flavor, machine.compiler, machine.build);
+    fmt::print("{{\"port\": {}, \"build\": \"weft {} {} {}, {} {}\"}}\n",
+               local.ok() ? local->port() : 0, options.variant, flavor, io, machine.compiler,
+               machine.build);
     std::fflush(stdout);
 
     // A current_thread runtime runs only inside block_on, so the main thread waits there for
@@ -181,9 +192,11 @@ int run(int argc, char** argv) {
       "\"shutdown_cancelled\": {}, \"fds_leaked\": {}",
       counters.accepted.load(), counters.errors.load(), counters.live.load(), report.completed,
       report.cancelled, fds_leaked);
-  stats.total().for_each([&](std::string_view name, std::uint64_t v) {
+  const auto add = [&](std::string_view name, std::uint64_t v) {
     line += fmt::format(", \"{}\": {}", name, v);
-  });
+  };
+  stats.total().for_each(add);
+  stats.io.for_each(add);
   fmt::print("{}}}\n", line);
   std::fflush(stdout);
   if (fds_leaked != 0) {
