@@ -10,6 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "net/net_test_util.hpp"
+#include "scheduler/driver.hpp"  // white-box: the runtime's timers
 #include "runtime/runtime_test_params.hpp"
 #include "weft/weft.hpp"
 

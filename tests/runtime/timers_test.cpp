@@ -19,6 +19,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "runtime/runtime_test_params.hpp"
+#include "scheduler/driver.hpp"  // white-box: the runtime's timers
 #include "weft/weft.hpp"
 
 namespace weft_test {

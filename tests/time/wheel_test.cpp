@@ -1,7 +1,7 @@
 // The timer wheel on its own, driven by explicit times (no wall clock): the level table, exact
 // firing (never early, in tick order, each entry once) under random and event-driven polling,
 // cascades from years out, sub-tick exactness, batched polls, cancellation, and re-entrant fires.
-#include "weft/time/wheel.hpp"
+#include "time/wheel.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Backend::create and the backend names: which backends this build has, and their names.
-#include "weft/io/backend.hpp"
+#include "io/backend.hpp"
 
 #include "absl/status/status.h"
 

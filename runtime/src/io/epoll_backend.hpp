@@ -38,8 +38,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "weft/io/backend.hpp"
-#include "weft/io/operation.hpp"
+#include "io/backend.hpp"
+#include "io/operation.hpp"
 #include "weft/scheduler/spin_lock.hpp"
 
 namespace weft::io {

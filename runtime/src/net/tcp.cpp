@@ -12,7 +12,8 @@
 #include <chrono>
 
 #include "weft/io/errors.hpp"
-#include "weft/io/op_awaiter.hpp"
+#include "io/op_awaiter.hpp"
+#include "scheduler/driver.hpp"
 #include "weft/scheduler/scheduler_base.hpp"
 #include "weft/spawn.hpp"
 #include "weft/time/sleep.hpp"

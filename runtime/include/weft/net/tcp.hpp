@@ -29,12 +29,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "weft/io/backend.hpp"
 #include "weft/net/address.hpp"
 #include "weft/task/task.hpp"
 
 namespace weft::detail {
 class Driver;
+}
+namespace weft::io {
+struct Source;  // a backend's registration of one fd (runtime/src/io/backend.hpp)
 }
 
 namespace weft::net {

@@ -18,7 +18,7 @@
 #include <condition_variable>
 #include <mutex>
 
-#include "weft/scheduler/driver.hpp"
+#include "scheduler/driver.hpp"
 
 namespace weft::detail {
 

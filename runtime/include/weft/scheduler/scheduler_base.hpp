@@ -17,13 +17,14 @@
 #include <string_view>
 
 #include "weft/runtime_options.hpp"
-#include "weft/scheduler/driver.hpp"
 #include "weft/scheduler/owned_tasks.hpp"
 #include "weft/scheduler/stats.hpp"
 #include "weft/task/context.hpp"
 #include "weft/task/header.hpp"
 
 namespace weft::detail {
+
+class Driver;  // runtime/src/scheduler/driver.hpp: the reactor and the timers
 
 class SchedulerBase : public TaskScheduler {
  public:

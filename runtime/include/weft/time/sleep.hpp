@@ -20,22 +20,33 @@
 #include "absl/status/statusor.h"
 #include "weft/runtime.hpp"
 #include "weft/spawn.hpp"
-#include "weft/time/wheel.hpp"
+#include "weft/time/timer_entry.hpp"
 
 namespace weft {
+
+namespace detail {
+class Driver;
+// The runtime's timers, out of line so that the wheel stays private (runtime/src/time/).
+Driver& current_driver();  // the running runtime's (std::logic_error outside a task)
+std::uint64_t timer_ns(Driver& driver, std::chrono::steady_clock::time_point t);
+std::uint64_t timer_now_ns(Driver& driver);
+void insert_timer(Driver& driver, time::TimerEntry& entry, std::size_t shard);
+void cancel_timer(Driver& driver, time::TimerEntry& entry, std::size_t shard);
+}  // namespace detail
 
 class Sleep {
  public:
   // Binds to the runtime running this thread (std::logic_error elsewhere).
-  explicit Sleep(std::chrono::steady_clock::time_point deadline) : driver_(&current_driver()) {
-    entry_.deadline_ns = driver_->timers().to_ns(deadline);
+  explicit Sleep(std::chrono::steady_clock::time_point deadline)
+      : driver_(&detail::current_driver()) {
+    entry_.deadline_ns = detail::timer_ns(*driver_, deadline);
     shard_ = static_cast<std::uint32_t>(detail::context().shard_hint);
   }
   Sleep(const Sleep&) = delete;
   Sleep& operator=(const Sleep&) = delete;
   ~Sleep() { disarm(); }
 
-  bool is_elapsed() const { return driver_->timers().now_ns() >= entry_.deadline_ns; }
+  bool is_elapsed() const { return detail::timer_now_ns(*driver_) >= entry_.deadline_ns; }
 
   // Files the timer to wake `waker` at the deadline (replacing an earlier arming). For awaiters
   // that wait for a sleep and something else at once; `co_await sleep` does this itself.
@@ -43,13 +54,13 @@ class Sleep {
     disarm();
     entry_.waker = std::move(waker);
     armed_ = true;
-    driver_->insert_timer(entry_, shard_);
+    detail::insert_timer(*driver_, entry_, shard_);
   }
   // Cancels the timer if it has not fired, and hands its waker back (empty if it fired).
   Waker disarm() {
     if (!armed_) return {};
     armed_ = false;
-    driver_->cancel_timer(entry_, shard_);
+    detail::cancel_timer(*driver_, entry_, shard_);
     return std::move(entry_.waker);  // unlinked (or fired and emptied) under the shard lock
   }
 
@@ -58,12 +69,6 @@ class Sleep {
   void await_resume() noexcept { armed_ = false; }  // fired: the wheel let go of the entry
 
  private:
-  static detail::Driver& current_driver() {
-    detail::SchedulerBase* s = detail::context().scheduler;
-    if (s == nullptr) throw std::logic_error("weft: sleep used outside a runtime's task");
-    return s->driver();
-  }
-
   detail::Driver* driver_;
   time::TimerEntry entry_;
   std::uint32_t shard_ = 0;

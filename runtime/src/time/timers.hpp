@@ -37,7 +37,7 @@
 #include <vector>
 
 #include "weft/scheduler/spin_lock.hpp"
-#include "weft/time/wheel.hpp"
+#include "time/wheel.hpp"
 
 namespace weft::detail {
 

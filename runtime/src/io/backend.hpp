@@ -72,7 +72,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
-#include "weft/io/operation.hpp"
+#include "io/operation.hpp"
 #include "weft/runtime_options.hpp"
 #include "weft/scheduler/stats.hpp"
 

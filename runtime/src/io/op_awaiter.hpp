@@ -11,7 +11,7 @@
 #include <coroutine>
 #include <cstdint>
 
-#include "weft/io/backend.hpp"
+#include "io/backend.hpp"
 #include "weft/spawn.hpp"
 
 namespace weft::detail {

@@ -22,8 +22,8 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
-#include "weft/io/backend.hpp"
-#include "weft/time/timers.hpp"
+#include "io/backend.hpp"
+#include "time/timers.hpp"
 
 namespace weft::detail {
 
