@@ -104,10 +104,9 @@ class Backend {
 
   IoStats stats() const {
     IoStats s;
-    // [B1] relaxed: values, not an ordering.
-    s.io_syscalls = syscalls_.load(std::memory_order_relaxed);
-    s.io_waits = waits_.load(std::memory_order_relaxed);
-    s.io_completions = completions_.load(std::memory_order_relaxed);
+    s.io_syscalls = syscalls_.load(std::memory_order_relaxed);        // [B1] relaxed
+    s.io_waits = waits_.load(std::memory_order_relaxed);              // [B1] relaxed
+    s.io_completions = completions_.load(std::memory_order_relaxed);  // [B1] relaxed
     return s;
   }
 
