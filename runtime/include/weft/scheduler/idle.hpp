@@ -11,8 +11,11 @@
 //     searcher will find the work, and if it is the last searcher to find work it wakes another
 //     (transition_from_searching returns true).
 //   * At most half of the workers search at once.
-//   * A worker that parks while it was the last searcher re-checks every queue afterwards and
-//     wakes a worker if any holds work (the caller does this: see Scheduler::park).
+//   * A worker that parks and leaves no searcher behind re-checks every queue afterwards and
+//     wakes a worker if any holds work (the caller does this: see Scheduler::park). That is the
+//     last searcher, and also a worker that parks without having searched while nobody searches:
+//     one turned away by the half rule parks after the searcher that turned it away may have
+//     found work and stopped, and a spawn in between saw it unparked and woke nobody.
 //   * A woken worker starts as a searcher (worker_to_notify counts it), so two spawns in a row
 //     wake one worker, not two.
 //
@@ -26,6 +29,10 @@
 //   [I2] seq_cst RMW (searching +/-)                 -- total order with [I1].
 //   [I3] seq_cst RMW (unparked -1 when parking)       -- total order with [I1].
 //   [I4] seq_cst RMW (unparked +1, searching +1 on wake) -- under the sleepers mutex.
+//   [I5] relaxed load (num_working)                   -- pairs with nothing: a hint that only
+//        decides whether a searcher spins before it parks. No wake-up rests on it: a searcher
+//        that parks on a stale answer still parks through [I3] and, if it was the last, re-checks
+//        every queue; one that spins on a stale answer spins at most max_rounds sweeps.
 #pragma once
 
 #include <algorithm>
@@ -76,14 +83,15 @@ class Idle {
     return searching(state_.fetch_sub(pack(1, 0), std::memory_order_seq_cst)) == 1;
   }
 
-  // Registers `worker` as parked. True if it was the last searcher (see the rules above).
+  // Registers `worker` as parked. True if no searcher is left (it was the last one, or there was
+  // none): the caller must re-check every queue (see the rules above).
   bool transition_to_parked(std::size_t worker, bool is_searching) {
     std::lock_guard lock(mu_);
     // [I3] seq_cst RMW: one fewer unparked (and searching) worker.
     const std::uint64_t prev =
         state_.fetch_sub(pack(is_searching ? 1 : 0, 1), std::memory_order_seq_cst);
     sleepers_.push_back(worker);
-    return is_searching && searching(prev) == 1;
+    return searching(prev) == (is_searching ? 1 : 0);
   }
 
   // Removes `worker` from the sleepers (shutdown, or a current_thread block_on taking over).
@@ -96,6 +104,16 @@ class Idle {
     // [I4] seq_cst RMW.
     state_.fetch_add(pack(0, 1), std::memory_order_seq_cst);
     return true;
+  }
+
+  // Workers running tasks: neither parked nor searching (one between a task and its search or
+  // park counts; a searching caller does not). Their spawns and wakes are what a searcher may
+  // soon find to steal; with none of them, waiting cannot pay, and parking loses nothing (the
+  // last searcher to park re-checks every queue).
+  std::size_t num_working() const {
+    // [I5] relaxed: a hint (see the map).
+    const std::uint64_t s = state_.load(std::memory_order_relaxed);
+    return unparked(s) > searching(s) ? unparked(s) - searching(s) : 0;
   }
 
   bool is_parked(std::size_t worker) {

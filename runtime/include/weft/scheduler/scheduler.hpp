@@ -8,18 +8,28 @@
 //      injector task wait 3 ms per task ahead of it.
 //   2. Otherwise the LIFO slot (the task most recently woken or spawned by this worker; at most
 //      3 in a row, Tokio #5712), then the local queue.
-//   3. Local queue empty: pull a batch from the injector, min(len / workers + 1, 128).
+//   3. Local queue empty: pull a batch from the injector, min(len / workers + 1, 128), in the
+//      injector's order (a LIFO local queue gets the batch pushed newest first, so the oldest
+//      pops first).
 //   4. Still nothing: become a searcher if fewer than half the workers search; sweep the other
 //      workers from a victim chosen by the steal policy (the variant's preset, or the runtime's
-//      override), stealing per the policy (half or one), then the injector; back off between
-//      empty sweeps; after max_rounds sweeps, park.
-//   5. Park (Idle + Parker). The last searcher to park re-checks every queue. The first worker
-//      to park owns the I/O + timer driver and blocks in the reactor until the next timer
-//      (driver.hpp); tasks its I/O or timers wake go onto its own queues, and it takes itself
-//      off the sleepers to run them (waking another worker if it got more than one).
+//      override), stealing per the policy (half or one), then the injector. No spinning where
+//      no steal can succeed: with one worker, or no other worker running tasks (all parked or
+//      searching), one sweep and park; otherwise back off between empty sweeps (never after the
+//      last) and park after max_rounds sweeps.
+//   5. Park (Idle + Parker). A worker that parks leaving no searcher behind (the last searcher,
+//      or one turned away from searching once the searchers are gone) re-checks every queue.
+//      The first worker to park owns the I/O + timer driver and blocks in the reactor until the
+//      next timer (driver.hpp); tasks its I/O or timers wake are queued as in 6, and it takes
+//      itself off the sleepers to run them (waking another worker if it got more than one).
 //   6. New work: from a worker it goes to the LIFO slot (spawn, wake) or the back of the local
 //      queue (yield); from outside into the injector. Either way a parked worker is woken only
 //      if nobody is searching; a searcher that finds work and was the last one wakes another.
+//      A task woken by this worker's driver turn (I/O or a timer, in 5 or 8) goes behind the
+//      work already queued, never into the LIFO slot, so a stream of I/O wake-ups cannot
+//      overtake a task woken before them: to the back of a FIFO local queue, or into the
+//      injector where the local queue is LIFO (Tokio sends I/O wake-ups through its normal
+//      queue for the same reason).
 //   7. A poll budget (context.hpp) keeps one busy task from starving the others.
 //   8. Maintenance: every `interval` ticks a worker turns the driver without blocking (if fds are
 //      registered, nobody holds it and its queue has room), and at once when a timer is due.
@@ -113,16 +123,8 @@ class Scheduler final : public SchedulerBase {
     ThreadContext& ctx = context();
     if (ctx.scheduler == this && ctx.worker != nullptr) {
       Worker& w = *static_cast<Worker*>(ctx.worker);
-      if (w.parked) {
-        // Woken by this worker's driver turn while it parks: keep it local (the worker runs it
-        // when the turn ends) unless shutdown is draining, whose quiescence check sees only the
-        // injector.
-        if (phase() == Phase::kRunning) {
-          push_local(w, task);
-        } else {
-          injector_.push(task);
-          notify_parked();
-        }
+      if (w.turn != Turn::kNone) {
+        schedule_woken_by_driver(w, task);
         return;
       }
       // Wake a parked worker only when this pushed something it could steal (Tokio's rule): a
@@ -205,12 +207,18 @@ class Scheduler final : public SchedulerBase {
     double poll_ns_ewma = 0;                              // mean poll time, smoothed
     std::uint64_t rng;
     bool searching = false;
-    bool parked = false;  // inside park(): wakes from its own driver turn stay local, unannounced
+    // A driver turn on this thread is waking tasks (schedule() queues them FIFO), from
+    // maintenance (kBusy) or inside park() (kParked: set for the whole park, since nothing else
+    // on this thread schedules while it parks). turn_woke counts what the turn queued.
+    enum class Turn : std::uint8_t { kNone, kBusy, kParked } turn = Turn::kNone;
+    std::uint32_t turn_woke = 0;
     Parker parker;
     WorkerCounters counters;
   };
 
   using C = WorkerCounters;
+  using Turn = typename Worker::Turn;
+  static constexpr bool kLifoLocal = LocalQueue::kOwnerOrder == variants::OwnerOrder::kLifo;
 
   static variants::StealConfig resolve(const StealOverrides& o) {
     variants::StealConfig c = Steal::config();
@@ -289,8 +297,17 @@ class Scheduler final : public SchedulerBase {
     if (io_room == 0 && !d.timers().maybe_due()) return;
     if (!d.try_acquire()) return;
     C::add(w.counters.driver_polls);
+    w.turn = Turn::kBusy;
     d.turn(/*block=*/false, io_room);
+    w.turn = Turn::kNone;
     d.release();
+    const std::uint32_t woke = std::exchange(w.turn_woke, 0);
+    // Share what the turn queued unless it is the one task this worker runs next anyway (a
+    // wake-up for it would find nothing to steal: schedule()'s rule for the LIFO slot).
+    const std::size_t ahead = w.local.size_hint() + (w.lifo != nullptr ? 1 : 0);
+    if (workers_.size() > 1 && woke != 0 && (woke > 1 || ahead > (kLifoLocal ? 0 : 1))) {
+      notify_parked();
+    }
   }
 
   void run(Worker& w, TaskHeader* task) {
@@ -341,10 +358,23 @@ class Scheduler final : public SchedulerBase {
     if (n == 0) return nullptr;
     C::add(w.counters.injector_pulls);
     C::add(w.counters.injector_hits, n);
-    for (std::size_t i = 1; i < n; ++i) push_local(w, batch[i]);
+    // batch[1] must run next: a FIFO queue takes the batch in order, a LIFO one newest first.
+    if constexpr (kLifoLocal) {
+      for (std::size_t i = n; i-- > 1;) push_local(w, batch[i]);
+    } else {
+      for (std::size_t i = 1; i < n; ++i) push_local(w, batch[i]);
+    }
     return batch[0];
   }
 
+  // Step 4. A worker that searches is what lets the others skip waking anyone for the work they
+  // queue (Idle's rules), so it must not park while it might still find some; but waiting for
+  // work costs a spin, which pays only while another worker is running tasks, the one source of
+  // new stealable work a searcher is relied on to find. Alone (one worker), or with every other
+  // worker parked or searching, it sweeps once, checks the injector and parks, where the last
+  // searcher's re-check covers anything that arrived meanwhile. Otherwise it backs off between
+  // sweeps, max_rounds sweeps at most, and not after the last one (nothing would look at what
+  // that wait bought).
   TaskHeader* search(Worker& w) {
     const std::size_t n = workers_.size();
     if (!w.searching) {
@@ -352,23 +382,26 @@ class Scheduler final : public SchedulerBase {
       w.searching = true;
     }
     const bool half = steal_.amount == variants::StealAmount::kHalf;
-    for (std::size_t round = 0; round < steal_.max_rounds; ++round) {
-      const std::size_t start = steal_.first_victim(w.index, n, w.rng);
-      for (std::size_t i = 0; i < n; ++i) {
-        Worker& victim = *workers_[(start + i) % n];
-        if (&victim == &w) continue;
-        if (victim.local.size_hint() == 0) continue;
-        C::add(w.counters.steal_attempts);
-        const std::size_t before = w.local.size_hint();
-        if (std::optional<TaskHeader*> t = victim.local.steal_into(w.local, half)) {
-          C::add(w.counters.steal_successes);
-          C::add(w.counters.tasks_stolen, 1 + w.local.size_hint() - before);
-          return found_work(w, *t);
+    for (std::size_t round = 0;;) {
+      if (n > 1) {
+        const std::size_t start = steal_.first_victim(w.index, n, w.rng);
+        for (std::size_t i = 0; i < n; ++i) {
+          Worker& victim = *workers_[(start + i) % n];
+          if (&victim == &w) continue;
+          if (victim.local.size_hint() == 0) continue;
+          C::add(w.counters.steal_attempts);
+          const std::size_t before = w.local.size_hint();
+          if (std::optional<TaskHeader*> t = victim.local.steal_into(w.local, half)) {
+            C::add(w.counters.steal_successes);
+            C::add(w.counters.tasks_stolen, 1 + w.local.size_hint() - before);
+            return found_work(w, *t);
+          }
         }
       }
       if (TaskHeader* t = pull_injector(w)) return found_work(w, t);
-      if (phase() == Phase::kStopped) break;
-      steal_.backoff_after(round);
+      if (++round >= steal_.max_rounds || phase() == Phase::kStopped) break;
+      if (idle_.num_working() == 0) break;  // nobody left who could produce stealable work
+      steal_.backoff_after(round - 1);
     }
     return nullptr;
   }
@@ -387,11 +420,28 @@ class Scheduler final : public SchedulerBase {
   // queue does that itself; a LIFO one (Chase-Lev) would hand it straight back to this worker,
   // starving its other tasks, so it goes to the injector instead (as Go's Gosched does).
   void requeue(Worker& w, TaskHeader* task) {
-    if constexpr (LocalQueue::kOwnerOrder == variants::OwnerOrder::kLifo) {
+    if constexpr (kLifoLocal) {
       injector_.push(task);
     } else {
       push_local(w, task);
     }
+  }
+
+  // A task woken by this worker's own driver turn (I/O completions, timers) goes behind the work
+  // already queued, as a yield does (requeue): never into the LIFO slot, where each turn's
+  // newest wake-up would run first and, turn after turn, a task woken earlier would wait for as
+  // long as new wake-ups kept coming (on a LIFO local queue, every one of them would). A turn's
+  // wake-ups thus run in the order the reactor delivered them, after what was queued before.
+  // Whoever runs the turn shares the work afterwards (maintenance, park). While shutdown drains,
+  // a parked worker's wake-ups go to the injector, the one queue its quiescence check sees.
+  void schedule_woken_by_driver(Worker& w, TaskHeader* task) {
+    if (w.turn == Turn::kParked && phase() != Phase::kRunning) {
+      injector_.push(task);
+      notify_parked();
+      return;
+    }
+    requeue(w, task);
+    ++w.turn_woke;
   }
 
   void park(Worker& w) {
@@ -399,16 +449,17 @@ class Scheduler final : public SchedulerBase {
     if (idle_.transition_to_parked(w.index, was_searching)) notify_if_work_pending();
     if (phase() == Phase::kClosing) quiesce_cv_.notify_all();
     C::add(w.counters.parks);
-    w.parked = true;
+    w.turn = Turn::kParked;
     for (;;) {
       const Parker::Woke woke = w.parker.park();
       if (woke.drove) C::add(w.counters.driver_polls);
       if (phase() == Phase::kStopped) break;
-      if (w.lifo != nullptr || w.local.size_hint() != 0) {
-        // The driver turn woke tasks onto this worker: run them, and share if there are more.
-        // If a notifier took us off the sleepers meanwhile, it counted us as a searcher.
+      if (const std::uint32_t queued = std::exchange(w.turn_woke, 0); queued != 0) {
+        // The driver turn queued tasks for this worker (its local queue, or the injector): run
+        // them, and share if there are more. If a notifier took us off the sleepers meanwhile,
+        // it counted us as a searcher.
         w.searching = !idle_.unpark_by_id(w.index);
-        if (workers_.size() > 1 && w.local.size_hint() != 0) notify_parked();
+        if (workers_.size() > 1 && queued > 1) notify_parked();
         break;
       }
       if (!idle_.is_parked(w.index)) {  // woken by worker_to_notify: now a searcher
@@ -422,7 +473,8 @@ class Scheduler final : public SchedulerBase {
         break;
       }
     }
-    w.parked = false;
+    w.turn = Turn::kNone;
+    w.turn_woke = 0;  // left over when the stop ended the park first
     w.checked_at = std::chrono::steady_clock::now();  // idle time is not poll time
     w.since_check = 0;
     C::add(w.counters.unparks);

@@ -7,7 +7,8 @@
 // A variant names its preset as types (StealHalf<RandomVictim, ExponentialBackoff>); the
 // scheduler works from the preset's StealConfig, which runtime options may override per axis.
 // It visits every other worker once per sweep, starting at `first_victim`, then tries the
-// injector; only then does it back off.
+// injector; only then does it back off, and only while another worker is running tasks (with
+// none, no steal can succeed: it parks after one sweep), never after the last sweep.
 #pragma once
 
 #include <cstddef>
