@@ -8,7 +8,7 @@
 #include "absl/status/status.h"
 #include "fmt/format.h"
 #include "fmt/ranges.h"
-#include "weft/scheduler/scheduler.hpp"
+#include "scheduler/scheduler.hpp"
 #include "weft/task/frame_pool.hpp"
 #include "weft/variants/registry.hpp"
 

@@ -57,8 +57,8 @@
 #include <thread>
 #include <vector>
 
-#include "weft/scheduler/idle.hpp"
-#include "weft/scheduler/parker.hpp"
+#include "scheduler/idle.hpp"
+#include "scheduler/parker.hpp"
 #include "weft/scheduler/scheduler_base.hpp"
 #include "weft/scheduler/stats.hpp"
 #include "weft/variants/concepts.hpp"
