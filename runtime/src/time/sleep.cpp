@@ -8,14 +8,12 @@
 
 namespace weft::detail {
 
-Driver& current_driver() {
+Driver& bind_timer(std::chrono::steady_clock::time_point t, std::uint64_t* ns) {
   SchedulerBase* s = context().scheduler;
   if (s == nullptr) throw std::logic_error("weft: sleep used outside a runtime's task");
-  return s->driver();
-}
-
-std::uint64_t timer_ns(Driver& driver, std::chrono::steady_clock::time_point t) {
-  return driver.timers().to_ns(t);
+  Driver& driver = s->driver();
+  *ns = driver.timers().to_ns(t);
+  return driver;
 }
 
 std::uint64_t timer_now_ns(Driver& driver) { return driver.timers().now_ns(); }

@@ -27,8 +27,9 @@ namespace weft {
 namespace detail {
 class Driver;
 // The runtime's timers, out of line so that the wheel stays private (runtime/src/time/).
-Driver& current_driver();  // the running runtime's (std::logic_error outside a task)
-std::uint64_t timer_ns(Driver& driver, std::chrono::steady_clock::time_point t);
+// The running runtime's driver (std::logic_error outside a task), with `t` on its timers' clock
+// in `*ns`: one call for what a Sleep needs to start.
+Driver& bind_timer(std::chrono::steady_clock::time_point t, std::uint64_t* ns);
 std::uint64_t timer_now_ns(Driver& driver);
 void insert_timer(Driver& driver, time::TimerEntry& entry, std::size_t shard);
 void cancel_timer(Driver& driver, time::TimerEntry& entry, std::size_t shard);
@@ -38,8 +39,7 @@ class Sleep {
  public:
   // Binds to the runtime running this thread (std::logic_error elsewhere).
   explicit Sleep(std::chrono::steady_clock::time_point deadline)
-      : driver_(&detail::current_driver()) {
-    entry_.deadline_ns = detail::timer_ns(*driver_, deadline);
+      : driver_(&detail::bind_timer(deadline, &entry_.deadline_ns)) {
     shard_ = static_cast<std::uint32_t>(detail::context().shard_hint);
   }
   Sleep(const Sleep&) = delete;
