@@ -21,7 +21,7 @@ QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=1
 
 .PHONY: all deps build test test-plain test-asan test-tsan test-scripts lint bench bench-quick \
         bench-full bench-io summaries micro plots format clean bench-ci bench-ab baseline \
-        notebook report plants
+        notebook report plants io-aims
 
 all: build
 
@@ -247,5 +247,10 @@ notebook: deps
 
 # results/README.md: machine, commit, median tables and plots of the newest full run and the
 # newest micro benchmarks, all read from the CSVs in results/runs/.
+# Issue 12's I/O aims (CPU per message against the peers, tails at 1,000 connections, open-loop
+# p99 at a quarter of capacity) from one run: make io-aims CSV=results/runs/<run>.csv
+io-aims:
+	$(PYTHON) scripts/io_aims.py $(CSV)
+
 report: deps
 	$(PYTHON) scripts/report.py
