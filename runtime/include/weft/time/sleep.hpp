@@ -38,8 +38,9 @@ void cancel_timer(Driver& driver, time::TimerEntry& entry, std::size_t shard);
 class Sleep {
  public:
   // Binds to the runtime running this thread (std::logic_error elsewhere).
-  explicit Sleep(std::chrono::steady_clock::time_point deadline)
-      : driver_(&detail::bind_timer(deadline, &entry_.deadline_ns)) {
+  explicit Sleep(std::chrono::steady_clock::time_point deadline) {
+    // In the body: entry_ (declared after driver_) must exist before its deadline is written.
+    driver_ = &detail::bind_timer(deadline, &entry_.deadline_ns);
     shard_ = static_cast<std::uint32_t>(detail::context().shard_hint);
   }
   Sleep(const Sleep&) = delete;
@@ -69,7 +70,7 @@ class Sleep {
   void await_resume() noexcept { armed_ = false; }  // fired: the wheel let go of the entry
 
  private:
-  detail::Driver* driver_;
+  detail::Driver* driver_ = nullptr;
   time::TimerEntry entry_;
   std::uint32_t shard_ = 0;
   bool armed_ = false;
