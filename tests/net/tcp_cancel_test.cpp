@@ -1,4 +1,4 @@
-// Operations withdrawn while the kernel may hold them (backend.hpp, ownership rules [O1]-[O5]):
+// Operations withdrawn while the kernel may hold them (backend.hpp, ownership rules [O1]-[O6]):
 // a task aborted while blocked in a read, an accept or a write, on both backends, every variant
 // and flavor. The buffers live in the aborted task's frame, so a backend that let the kernel or
 // its own completion path write there after the abort would write into freed memory (ASan).

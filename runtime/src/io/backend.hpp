@@ -17,8 +17,9 @@
 //        result, the bytes received, the peer's address) only in that window and only under the
 //        source's lock; cancel() takes the same lock, so once it returns nothing writes there.
 //   [O2] The kernel never holds a pointer into the caller's memory across a return to the
-//        caller. A readiness backend runs each syscall inside submit() or poll(), under the
-//        source's lock, while the operation is pending. A completion backend gives the kernel
+//        caller. A readiness backend runs each syscall inside submit() (whose caller is
+//        blocked in it) or inside poll() under the source's lock while the operation is
+//        pending (cancel() waits for that lock). A completion backend gives the kernel
 //        only memory the backend owns (a staging buffer and address storage per source and
 //        side) and copies between that and the caller's Operation under the source's lock.
 //   [O3] cancel() is synchronous for the caller and may be asynchronous for the kernel: once it
@@ -32,7 +33,10 @@
 //   [O4] close() completes the source's pending operations with ECANCELED (their tasks are
 //        woken) and closes the fd; the Source's memory lives on until the kernel has released
 //        every operation on it, and is then freed by the backend (never by the caller).
-//   [O5] A task aborted or dropped with I/O in flight (IoOp's destructor, io/op_awaiter.hpp)
+//   [O5] One owner per source: submit(), cancel() and close() of one source come from its
+//        owner (the socket object) and never overlap with its close(); only poll() runs beside
+//        them. So a backend may use the fd outside the source's lock inside submit().
+//   [O6] A task aborted or dropped with I/O in flight (IoOp's destructor, io/op_awaiter.hpp)
 //        calls cancel(), so [O1]-[O3] cover abort, shutdown and timeouts alike.
 //
 // The calls (any thread unless said otherwise):

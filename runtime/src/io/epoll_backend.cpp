@@ -80,17 +80,26 @@ bool& ready_of(EpollBackend::Source& s, OpCode code) {
   return direction_of(code) == Direction::kRead ? s.read_ready : s.write_ready;
 }
 
-// Under the source's lock: runs the operation's syscall and updates the side's readiness. A
+std::uint32_t& edges_of(EpollBackend::Source& s, OpCode code) {
+  return direction_of(code) == Direction::kRead ? s.read_edges : s.write_edges;
+}
+
+// Under the source's lock: the side's readiness after the operation's syscall answered r. A
 // short recv or send means the kernel buffer was emptied or filled at that instant: the next
 // data or room comes with a new edge. Not so the EOF or error queued behind data that arrived
 // with it: once the peer's end was seen (read_closed), a short recv leaves the side ready.
-std::int64_t perform_tracked(EpollBackend::Source& s, Operation& op, std::uint64_t& calls) {
-  const std::int64_t r = perform(s.fd, op, calls);
+void note_result(EpollBackend::Source& s, const Operation& op, std::int64_t r) {
   const bool short_transfer =
       (op.code == OpCode::kRecv || op.code == OpCode::kSend) && r > 0 &&
       static_cast<std::size_t>(r) < op.len;
   const bool eof_pending = op.code == OpCode::kRecv && s.read_closed;
   if (r == kPending || (short_transfer && !eof_pending)) ready_of(s, op.code) = false;
+}
+
+// Under the source's lock: runs the operation's syscall and updates the side's readiness.
+std::int64_t perform_tracked(EpollBackend::Source& s, Operation& op, std::uint64_t& calls) {
+  const std::int64_t r = perform(s.fd, op, calls);
+  note_result(s, op, r);
   return r;
 }
 
@@ -182,7 +191,7 @@ void EpollBackend::close(io::Source* base) {
 
 bool EpollBackend::submit(io::Source& base, Operation& op, MakeWaker make_waker) {
   auto& source = static_cast<Source&>(base);
-  std::lock_guard lock(source.lock);
+  std::unique_lock lock(source.lock);
   Operation*& slot = slot_of(source, op.code);
   if (source.fd < 0) {
     op.result = -EBADF;
@@ -193,15 +202,25 @@ bool EpollBackend::submit(io::Source& base, Operation& op, MakeWaker make_waker)
     return true;
   }
   // A connect always starts with its syscall; other operations skip it on a side known not
-  // ready, since it could only say EAGAIN.
-  if (op.code == OpCode::kConnect || ready_of(source, op.code)) {
+  // ready, since it could only say EAGAIN. The syscall runs outside the lock, so that the poller
+  // never waits for it (a send on loopback takes microseconds). An edge on this side meanwhile
+  // (edges_of changed) may have come after the kernel said EAGAIN: then try again rather than
+  // park, since no later edge would announce that readiness.
+  while (op.code == OpCode::kConnect || ready_of(source, op.code)) {
+    const std::uint32_t edges = edges_of(source, op.code);
+    const int fd = source.fd;  // close() never runs beside submit() on one source (backend.hpp)
+    lock.unlock();
     std::uint64_t calls = 0;
-    const std::int64_t r = perform_tracked(source, op, calls);
+    const std::int64_t r = perform(fd, op, calls);
     count_syscalls(calls);
+    lock.lock();
+    const bool quiet = edges_of(source, op.code) == edges;
+    if (quiet) note_result(source, op, r);  // else the edge says ready, whatever r says
     if (r != kPending) {
       op.result = r;
       return true;
     }
+    if (quiet) break;
   }
   op.waker = make_waker();
   slot = &op;
@@ -273,11 +292,13 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
       if (source->fd < 0) continue;
       if (ev & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) {
         source->read_ready = true;
+        ++source->read_edges;
         if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) source->read_closed = true;
         reader = try_complete(*source, source->reader, calls);
       }
       if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         source->write_ready = true;
+        ++source->write_edges;
         writer = try_complete(*source, source->writer, calls);
       }
     }

@@ -6,9 +6,11 @@
 // submit() tries the syscall at once and parks the operation on its source only on EAGAIN (or
 // at once when the source is known not ready: see Source); the poller performs it when the fd
 // reports ready and wakes the task with the result (libuv's scheme). An echo round trip thus
-// costs one recv and one send: no recv that says EAGAIN. The try and the parking happen under the source's lock, and the poller performs an
-// operation under the same lock, so an edge that arrives between the EAGAIN and the parking is
-// not lost: the edge is queued in the kernel and the poller finds the operation parked.
+// costs one recv and one send: no recv that says EAGAIN. submit() runs its syscall outside the
+// source's lock (the poller must not spin while a send delivers on loopback) and parks under
+// it; an edge that arrives between the EAGAIN and the parking is not lost, since the poller
+// counts edges under the lock and submit() tries again when the count moved. The poller
+// performs a parked operation under the lock, so cancel() returns only once it is done.
 //
 // Lifetime of a Source: close() deregisters and closes the fd at once, but the Source object is
 // freed only at the start of a later poll: events of the batch being processed may still name it
@@ -61,6 +63,10 @@ class EpollBackend final : public Backend {
     // Tokio's READ_CLOSED: a short recv then does not mean "drained", since the EOF or error
     // after the data is still to be read and no further edge will announce it.
     bool read_closed = false;
+    // Edges seen on each side (wrapping): submit() runs its syscall outside the lock and
+    // compares these before and after, to tell an EAGAIN from before an edge.
+    std::uint32_t read_edges = 0;
+    std::uint32_t write_edges = 0;
   };
 
   static absl::StatusOr<std::unique_ptr<Backend>> create();

@@ -4,7 +4,7 @@
 // say EAGAIN) the task goes on without suspending and without a waker. Otherwise the operation is
 // parked with the task's waker and the task suspends until the backend completes it. A task
 // destroyed while an operation is parked (abort, shutdown, a timeout) withdraws it in the
-// destructor ([O5] in backend.hpp), so neither the backend nor the kernel writes into a dead
+// destructor ([O6] in backend.hpp), so neither the backend nor the kernel writes into a dead
 // frame.
 #pragma once
 

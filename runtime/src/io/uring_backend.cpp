@@ -2,6 +2,8 @@
 //
 // Synchronization map:
 //   [U1] relaxed RMW of the registered-source count (see uring_backend.hpp).
+//   [U3] relaxed load/store of waiting_: written under sq_lock_; kick() reads it first without
+//        the lock, after its queue() took that lock (see kick()).
 //   [U2] the ring's shared indices, through liburing's barriers: a release store of the SQ tail
 //        after the SQEs are written (the kernel reads them after it sees the tail), an acquire
 //        load of the SQ head (the kernel's progress). The CQ side is liburing's own.
@@ -191,13 +193,14 @@ void UringBackend::close(io::Source* base) {
     count_syscalls();
     sources_.fetch_sub(1, std::memory_order_relaxed);  // [U1] relaxed: a hint
   }
+  kick();
   for (Waker& w : woken) w.wake();
   if (free_now) delete s;
 }
 
 bool UringBackend::submit(io::Source& base, Operation& op, MakeWaker make_waker) {
   auto& s = static_cast<Source&>(base);
-  std::lock_guard lock(s.lock);
+  std::unique_lock lock(s.lock);
   if (s.fd < 0) {
     op.result = -EBADF;
     return true;
@@ -214,19 +217,25 @@ bool UringBackend::submit(io::Source& base, Operation& op, MakeWaker make_waker)
   op.waker = make_waker();
   slot.owner = &op;
   slot.owner_started = false;
-  if (!slot.in_flight) start(slot);  // else it starts when the withdrawn one is reaped
+  if (slot.in_flight) return false;  // it starts when the withdrawn one is reaped
+  start(slot);
+  lock.unlock();
+  kick();
   return false;
 }
 
 bool UringBackend::cancel(io::Source& base, Operation& op) {
   auto& s = static_cast<Source&>(base);
-  std::lock_guard lock(s.lock);
+  std::unique_lock lock(s.lock);
   Slot& slot = side_of(s, op.code);
   if (slot.owner != &op) return false;
   slot.owner = nullptr;
   op.waker.reset();
-  if (slot.owner_started && slot.in_flight && !slot.cancel_sent) send_cancel(slot);
+  const bool send = slot.owner_started && slot.in_flight && !slot.cancel_sent;
+  if (send) send_cancel(slot);
   slot.owner_started = false;
+  lock.unlock();
+  if (send) kick();
   return true;
 }
 
@@ -295,7 +304,14 @@ void UringBackend::queue(std::uint64_t tag, Fill&& fill) {
   }
   fill(sqe);
   io_uring_sqe_set_data64(sqe, tag);
-  if (!waiting_) return;  // the poller's next turn submits it with its wait
+}
+
+void UringBackend::kick() {
+  // [U3] relaxed: our queue() took sq_lock_ after any poll() that set waiting_ before seeing
+  // our SQE, so this load sees that true (or a later false: that poller is back and flushes).
+  if (!waiting_.load(std::memory_order_relaxed)) return;  // the poller's next turn submits it
+  std::unique_lock lock(sq_lock_);
+  if (!waiting_.load(std::memory_order_relaxed)) return;  // [U3] relaxed: under sq_lock_
   // The poller is blocked in the ring and would not see it: submit it ourselves.
   const unsigned n = flush_locked();
   lock.unlock();
@@ -338,7 +354,8 @@ std::size_t UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
   {
     std::lock_guard lock(sq_lock_);
     to_submit = flush_locked();
-    if (may_block && io_uring_cq_ready(&ring_) == 0) wait = waiting_ = true;
+    wait = may_block && io_uring_cq_ready(&ring_) == 0;
+    if (wait) waiting_.store(true, std::memory_order_relaxed);  // [U3] relaxed: under sq_lock_
   }
   if (wait) {
     count_wait();
@@ -349,7 +366,7 @@ std::size_t UringBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
     }
     enter(to_submit, /*wait=*/true, timeout ? &ts : nullptr);
     std::lock_guard lock(sq_lock_);
-    waiting_ = false;
+    waiting_.store(false, std::memory_order_relaxed);  // [U3] relaxed: under sq_lock_
   } else {
     enter(to_submit, /*wait=*/false, nullptr);
   }

@@ -13,7 +13,8 @@
 // Batched submission: submit() only queues an SQE. The poller flushes the queue and waits in
 // one io_uring_enter per turn, so a turn that completes and re-arms a hundred operations costs
 // one syscall. While the poller is blocked inside the kernel nobody else would flush, so a
-// submitter that finds it blocked (waiting_) enters the ring itself to submit, without waiting.
+// submitter that finds it blocked (waiting_) enters the ring itself to submit, without waiting,
+// once it has released the source's lock (kick()).
 // The kernel serialises submissions of several threads on one ring.
 //
 // Wake-up: an eventfd (blocking, so the read waits in the kernel) with a READ always in flight;
@@ -26,8 +27,9 @@
 //
 // Synchronization map:
 //   [U1] relaxed RMW/load of the registered-source count: a hint for has_sources().
-//   Slot and Source state is guarded by the source's SpinLock; the submission queue and
-//   waiting_ by sq_lock_ (lock order: a source's lock, then sq_lock_); the completion queue
+//   [U3] relaxed load/store of waiting_ (see uring_backend.cpp).
+//   Slot and Source state is guarded by the source's SpinLock; the submission queue by
+//   sq_lock_ (lock order: a source's lock, then sq_lock_); the completion queue
 //   and the retired set's frees are the poller's alone (one poller at a time), the set itself
 //   is guarded by retired_mu_. Operation results reach the woken task through the task's state
 //   word.
@@ -110,10 +112,12 @@ class UringBackend final : public Backend {
   void start(Slot& slot);
   // Under the slot's source lock: queue an ASYNC_CANCEL for the slot's operation in flight.
   void send_cancel(Slot& slot);
-  // Queues one SQE filled by `fill`, tagged `tag` (takes sq_lock_); submits it at once if the
-  // poller is blocked in the ring.
+  // Queues one SQE filled by `fill`, tagged `tag` (takes sq_lock_).
   template <class Fill>
   void queue(std::uint64_t tag, Fill&& fill);
+  // Outside every source lock, after queueing: submits the queue if the poller is blocked in
+  // the ring (a send submitted so runs inline for microseconds: no source lock may be held).
+  void kick();
   void arm_wakeup();
   // Under sq_lock_: hands the queued SQEs to the kernel's ring; returns how many await submission.
   unsigned flush_locked();
@@ -134,7 +138,8 @@ class UringBackend final : public Backend {
   bool stopping_ = false;            // the destructor's: do not re-arm the wake-up read
   std::atomic<std::size_t> sources_{0};
   detail::SpinLock sq_lock_;
-  bool waiting_ = false;  // guarded by sq_lock_: the poller is (about to be) blocked in the ring
+  // The poller is (about to be) blocked in the ring: written under sq_lock_ ([U3]).
+  std::atomic<bool> waiting_{false};
   std::mutex retired_mu_;
   std::unordered_set<Source*> retired_;  // closed with operations in flight; guarded
 };
