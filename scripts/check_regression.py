@@ -7,7 +7,10 @@
 
 Prints one line per rule (per `each` value): verdict, rule, value, bound and the numbers behind
 it, then a summary. Exit status: 0 all pass, 1 a rule failed, 2 bad input (a missing file, an
-unknown column, a malformed rule, a rule that matches no rows) with a message naming it.
+unknown column, a malformed rule, a rule that matches no rows) with a message naming it, 3
+inconclusive: no rule failed, but a rule that needs cores (`needs_cores`) had too few reps
+measured with them free (scripts/gate_load.py) to judge; its line names the load seen. A
+failure wins over an inconclusive rule (exit 1); `make bench-ci` re-runs the bench once on 3.
 
 The rules and their kinds are described in scripts/gate_rules.py. `--kinds` lists the kinds to
 check (all three by default); a kind whose input was not given is then bad input, so CI cannot
@@ -21,9 +24,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import weft_csv  # noqa: E402
+import gate_load  # noqa: E402
 from gate_rules import INT_COLUMNS, GateError, load_rules  # noqa: E402
 
 PROG = "check_regression"
+EXIT_FAIL, EXIT_BAD_INPUT, EXIT_INCONCLUSIVE = 1, 2, 3
 KINDS = ("instructions", "ratio", "ab")
 ICOUNT_WORKLOAD = "icount"
 ICOUNT_METRIC = "instructions_per_iter"
@@ -120,7 +125,21 @@ def paired_ratios(num, den):
         return None
     return n / d.reindex(n.index)
 
+def _with_the_cores(rule, n, d, loads):
+    """n and d narrowed to the reps that had the rule's cores (all of them when it needs none),
+    and what the load was: (n, d, note), or (None, None, note) when too few reps qualify."""
+    if "needs_cores" not in rule:
+        return n, d, ""
+    good, note = gate_load.qualifying_reps(n, d, loads, rule["needs_cores"])
+    if len(good) < rule["min_reps"]:
+        return None, None, f"{note}; needs {rule['min_reps']} such reps to judge"
+    def keep(rows):
+        return rows[[k in good for k in zip(rows["run_id"], rows["rep"])]]
+    return keep(n), keep(d), f"; {note}"
+
+
 def check_ratio(rule, df):
+    loads = gate_load.load_rows(df) if "needs_cores" in rule else None
     scope = _select(df, rule["where"])
     nums = _select(scope, rule["num"])
     if nums.empty:
@@ -133,6 +152,11 @@ def check_ratio(rule, df):
         if d.empty:
             out.append(_error(rule, "ratio", "no rows match "
                               f"{_describe({**rule['where'], **den_where})}", label))
+            continue
+        n, d, load_note = _with_the_cores(rule, n, d, loads)
+        if n is None:
+            out.append(_error(rule, "ratio", f"{_describe(num_where)}: {load_note}", label,
+                              verdict="INCONCLUSIVE"))
             continue
         n_med, d_med = n["value"].median(), d["value"].median()
         paired = paired_ratios(n, d)
@@ -148,7 +172,7 @@ def check_ratio(rule, df):
             ok &= ratio <= rule["ceiling"]
             bound.append(f"<= {rule['ceiling']}")
         detail = (f"{_describe(num_where)}: {n_med:.4g} (n={len(n)}) / "
-                  f"{_describe(den_where)}: {d_med:.4g} (n={len(d)}); {how}")
+                  f"{_describe(den_where)}: {d_med:.4g} (n={len(d)}); {how}{load_note}")
         out.append(_verdict(rule, "ratio", ok, round(ratio, 4), " and ".join(bound), detail, label))
     return out
 
@@ -249,22 +273,42 @@ def _fmt(v):
     return "-" if v is None else (f"{v:.4g}" if isinstance(v, float) else str(v))
 
 
+VERDICTS = ("PASS", "FAIL", "INCONCLUSIVE", "ERROR", "SKIP")
+
+
 def report(verdicts, stream=sys.stdout):
     width = max((len(v["rule"]) for v in verdicts), default=10)
+    vwidth = max((len(v["verdict"]) for v in verdicts), default=5)
     for v in verdicts:
-        print(f"{v['verdict']:<5} {v['kind']:<12} {v['rule']:<{width}}  value={_fmt(v['value'])}"
+        print(f"{v['verdict']:<{vwidth}} {v['kind']:<12} {v['rule']:<{width}}  "
+              f"value={_fmt(v['value'])}"
               f"  bound={_fmt(v['bound'])}  {v['detail']}", file=stream)
-    counts = {k: sum(v["verdict"] == k for v in verdicts) for k in ("PASS", "FAIL", "ERROR", "SKIP")}
+    counts = {k: sum(v["verdict"] == k for v in verdicts) for k in VERDICTS}
     print(f"{PROG}: {len(verdicts)} checks: " +
           ", ".join(f"{n} {k.lower()}" for k, n in counts.items() if n or k in ("PASS", "FAIL")),
           file=stream)
     failed = [v["rule"] for v in verdicts if v["verdict"] == "FAIL"]
     if failed:
         print(f"{PROG}: FAILED: {', '.join(failed)}", file=stream)
+    unsure = [v["rule"] for v in verdicts if v["verdict"] == "INCONCLUSIVE"]
+    if unsure:
+        print(f"{PROG}: INCONCLUSIVE (measured without the cores they need, so no evidence "
+              f"either way): {', '.join(unsure)}", file=stream)
+
+
+def exit_status(verdicts):
+    """EXIT_FAIL if a rule failed, else EXIT_INCONCLUSIVE if one could not judge, else 0."""
+    if any(v["verdict"] == "FAIL" for v in verdicts):
+        return EXIT_FAIL
+    return EXIT_INCONCLUSIVE if any(v["verdict"] == "INCONCLUSIVE" for v in verdicts) else 0
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog=PROG, description=__doc__.split("\n\n")[0],
+        epilog="exit status: 0 all pass, 1 a rule failed, 2 bad input, 3 inconclusive (no rule "
+               "failed, but a rule with needs_cores had too few reps with those cores free; a "
+               "failure wins)")
     ap.add_argument("--rules", default="results/thresholds.toml")
     ap.add_argument("--csv", nargs="*", default=[], help="fresh run CSVs (icount and bench rows)")
     ap.add_argument("--baseline-dir", default="results/baseline")
@@ -295,7 +339,7 @@ def main(argv=None):
     errors = [v for v in verdicts if v["verdict"] == "ERROR"]
     if errors:
         weft_csv.die(PROG, "; ".join(f"{v['rule']}: {v['detail']}" for v in errors))
-    return 1 if any(v["verdict"] == "FAIL" for v in verdicts) else 0
+    return exit_status(verdicts)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,10 @@ Kinds:
                 where+den, in the same run; `each` (a column or a list of columns) evaluates the
                 rule once per distinct value, which num/den may override (den = { variant =
                 "mutex" } compares every variant with mutex); fails below `floor` (or above
-                `ceiling`).
+                `ceiling`). A ratio rule may state `needs_cores` (an integer: the cores its
+                figure needs, 2 for a 2-worker speedup): it then judges only the reps that had
+                them (scripts/gate_load.py) and is INCONCLUSIVE, neither pass nor fail, when
+                fewer than `min_reps` (default 3) qualify.
   ab            the candidate's and the baseline's samples of the rows matching where (per
                 `each`), alternated by scripts/bench_ab.py running `weft-bench <args>` `pairs`
                 times each (a sample: the median of a run's `reps` repetitions);
@@ -51,10 +54,12 @@ class GateError(Exception):
 # kind -> (required keys, optional keys)
 KEYS = {
     "instructions": ({"case", "max_increase_pct"}, {"name"}),
-    "ratio": ({"where", "num", "den"}, {"name", "each", "floor", "ceiling"}),
+    "ratio": ({"where", "num", "den"},
+              {"name", "each", "floor", "ceiling", "needs_cores", "min_reps"}),
     "ab": ({"args", "where", "max_slowdown_pct"}, {"name", "each", "pairs", "reps", "p"}),
 }
-DEFAULTS = {"ab": {"pairs": 9, "reps": 3, "p": 0.01, "each": []}, "ratio": {"each": []}}
+DEFAULTS = {"ab": {"pairs": 9, "reps": 3, "p": 0.01, "each": []},
+            "ratio": {"each": [], "min_reps": 3}}
 NUMBER = (int, float)
 
 
@@ -107,6 +112,9 @@ def _check_rule(rule, index, path):
             raise GateError(f"{label}: needs a 'floor' or a 'ceiling'")
         if any(not isinstance(rule[k], NUMBER) for k in bounds):
             raise GateError(f"{label}: 'floor'/'ceiling' must be numbers")
+        for key in ("needs_cores", "min_reps"):
+            if key in rule and (type(rule[key]) is not int or rule[key] < 1):
+                raise GateError(f"{label}: '{key}' must be an integer >= 1")
     if kind == "ab":
         if not isinstance(rule["args"], str) or not rule["args"].strip():
             raise GateError(f"{label}: 'args' must be weft-bench's arguments as one string")

@@ -12,6 +12,10 @@
 // policy: every Weft row names its backend in params (io=epoll), and a backend other than the
 // default marks the variant column too (ring+uring).
 //
+// Every Weft measurement also gets `cpu_share` and `other_load` rows: the CPU this process got
+// and the load of every other process, in cores, over the rep of its shape (machine_load.hpp),
+// so that the regression gate can tell whether a scaling figure had the cores it needs.
+//
 // Bad input (an unknown workload, shape, variant, flag or parameter, --threads=0, an unwritable
 // --out) exits 2 with a message naming the bad value and the valid ones, before anything runs.
 #include <unistd.h>
@@ -35,6 +39,7 @@
 #include "fmt/format.h"
 #include "fmt/ranges.h"
 #include "machine_info.hpp"
+#include "machine_load.hpp"
 #include "sweep.hpp"
 #include "weft/runtime.hpp"
 #include "workload.hpp"
@@ -268,6 +273,35 @@ void write_rows(CsvWriter& w, const Measurement& m, const Point& p) {
   }
 }
 
+// The Weft measurements of one rep of one shape point, and whether the process had the machine
+// over them (machine_load.hpp): a window of all of them, long enough for /proc/stat's ticks.
+// Peers run as processes of their own, so this one's CPU says nothing of theirs: they get no
+// load rows (the gate counts a row without them as measured on a machine it had).
+class LoadWindow {
+ public:
+  LoadWindow() : begin_(sample_load()) {}
+  void add(const Measurement& m, std::size_t threads) {
+    if (m.stats) keys_.push_back({m.label, m.params_col, threads});
+  }
+  void write(CsvWriter& w, const Point& p) const {
+    const std::optional<MachineLoad> load = load_between(begin_, sample_load());
+    if (!load) return;
+    for (const Key& k : keys_) {
+      const RowKey key{k.label, p.workload.name(), p.shape, k.threads, k.params_col, p.rep};
+      w.write(key, "cpu_share", load->cpu_share, "cores");
+      if (load->other_load) w.write(key, "other_load", *load->other_load, "cores");
+    }
+  }
+
+ private:
+  struct Key {
+    std::string label, params_col;
+    std::size_t threads;
+  };
+  LoadSample begin_;
+  std::vector<Key> keys_;
+};
+
 // results/runs/<date>_<host>_<sha>.csv, or _2, _3, ... after it: never an earlier run's file.
 std::string default_out(const MachineInfo& m) {
   const std::string stem = fmt::format("results/runs/{}_{}_{}", utc_date(), m.host, m.git_sha);
@@ -334,6 +368,7 @@ int run(int argc, char** argv) {
   for (int rep = 1; rep <= sweep->reps; ++rep) {
     for (const std::string& shape : sweep->shapes) {
      for (const workloads::Params& shape_params : params_for(*sweep, shape)) {
+      LoadWindow window;
       for (const std::string& variant : sweep->variants) {
        const PeerSpec* peer = find_peer(variant);
        for (const PolicyPoint& policy : sweep->policies) {
@@ -363,6 +398,7 @@ int run(int argc, char** argv) {
                                       m.status().ToString()));
           }
           write_rows(**writer, *m, point);
+          window.add(*m, threads);
           if (!(*writer)->status().ok()) return failed((*writer)->status().ToString());
           const double per_unit = m->result.units > 0 ? m->timed_ns / m->result.units : m->timed_ns;
           fmt::print(stderr, "[{}/{}] {}/{} {} t={} rep {}: {:.1f} ns/{}\n", index, total,
@@ -372,6 +408,8 @@ int run(int argc, char** argv) {
         }
        }
       }
+      window.write(**writer, Point{*sweep->workload, shape, shape_params, 1, sweep->flavor, rep});
+      if (!(*writer)->status().ok()) return failed((*writer)->status().ToString());
      }
     }
   }
