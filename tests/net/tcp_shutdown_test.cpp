@@ -2,9 +2,22 @@
 // every task suspended on I/O or a timer as cancelled, destroys their frames (which closes their
 // sockets and cancels their timers), and the process's fd count is back where it was. ASan's
 // leak check (detect_leaks=1) sees the rest. For every variant and flavor.
+//
+// Also with peers that keep sending throughout (I/O stops at shutdown: it must not keep the
+// drain going until its deadline), and a stream used after its runtime is gone (its operations
+// fail at once instead of waiting for a poller that no longer exists).
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cstddef>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -162,6 +175,290 @@ TEST_P(TcpShutdownTest, DestroyingTheRuntimeWithOpenConnectionsClosesEverything)
             1 + 2 * static_cast<int>(kConnections / 4) + static_cast<int>(kSleepers / 4));
   EXPECT_EQ(c.resumed.load(), 0);
   EXPECT_EQ(open_fd_count(), fds_before_runtime);
+}
+
+// --- shutdown while peers keep sending ------------------------------------------------------
+
+constexpr std::size_t kStreamingConnections = 8;
+constexpr std::size_t kEchoedBeforeShutdown = 1 << 20;  // bytes echoed in all, before shutdown
+
+// A thread outside the runtime with `n` blocking-connected, then non-blocking, connections to
+// `addr`: it sends and reads on all of them, as fast as they go, until stop(). A connection the
+// server closes (EOF, reset) is counted in `closed_by_server` and left alone.
+class StreamingPeer {
+ public:
+  StreamingPeer(const SocketAddress& addr, std::size_t n) : addr_(addr), n_(n) {
+    thread_ = std::thread([this] { run(); });
+  }
+  ~StreamingPeer() { stop(); }
+  StreamingPeer(const StreamingPeer&) = delete;
+  StreamingPeer& operator=(const StreamingPeer&) = delete;
+
+  void stop() {
+    stop_.store(true);
+    if (thread_.joinable()) thread_.join();
+  }
+
+  std::atomic<std::size_t> connected{0};
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> received{0};
+  std::atomic<std::size_t> closed_by_server{0};
+  std::atomic<int> failed_errno{0};  // a connect or send/recv error before the server closed
+
+ private:
+  void run() {
+    std::vector<pollfd> fds;
+    for (std::size_t i = 0; i < n_; ++i) {
+      const int fd = ::socket(addr_.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+      if (fd < 0 || ::connect(fd, addr_.native(), addr_.native_len()) != 0) {
+        failed_errno.store(errno);
+        if (fd >= 0) ::close(fd);
+        break;
+      }
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+      fds.push_back({fd, POLLIN | POLLOUT, 0});
+      connected.fetch_add(1);
+    }
+    const std::vector<std::byte> out = payload(7, 16 * 1024);
+    std::vector<std::byte> in(64 * 1024);
+    while (!stop_.load()) {
+      if (::poll(fds.data(), fds.size(), 1) < 0 && errno != EINTR) break;
+      for (pollfd& p : fds) {
+        if (p.fd < 0) continue;
+        bool closed = false;
+        // Drain what came back and fill the socket buffer each round, so that the server
+        // always has data waiting (it never runs out of work on its own).
+        if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+          for (;;) {
+            const ssize_t r = ::recv(p.fd, in.data(), in.size(), 0);
+            if (r > 0) {
+              received.fetch_add(static_cast<std::uint64_t>(r));
+              continue;
+            }
+            closed = r == 0 || (errno != EAGAIN && errno != EINTR);
+            break;
+          }
+        }
+        if (!closed && (p.revents & POLLOUT)) {
+          for (;;) {
+            const ssize_t w = ::send(p.fd, out.data(), out.size(), MSG_NOSIGNAL);
+            if (w > 0) {
+              sent.fetch_add(static_cast<std::uint64_t>(w));
+              continue;
+            }
+            closed = errno != EAGAIN && errno != EINTR;
+            break;
+          }
+        }
+        if (closed) {  // the server's end went away: keep the fd (closed below), stop polling it
+          closed_by_server.fetch_add(1);
+          p.fd = -p.fd - 1;
+        }
+      }
+    }
+    for (pollfd& p : fds) ::close(p.fd < 0 ? -p.fd - 1 : p.fd);
+  }
+
+  const SocketAddress addr_;
+  const std::size_t n_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+struct EchoCounters {
+  std::atomic<int> destroyed{0};  // frames of the accept loop and the echo tasks
+  std::atomic<std::size_t> accepted{0};
+  std::atomic<std::uint64_t> echoed{0};
+  std::atomic<int> shutdown_errors{0};  // operations failed with "the runtime is shut down"
+  std::atomic<int> other_errors{0};     // anything else ending a task: must stay 0
+  std::atomic<int> eofs{0};             // a peer closed first: must stay 0
+};
+
+void count_error(const absl::Status& status, EchoCounters* c) {
+  if (status.code() == absl::StatusCode::kFailedPrecondition &&
+      status.message().find("shut down") != absl::string_view::npos) {
+    c->shutdown_errors.fetch_add(1);
+  } else {
+    c->other_errors.fetch_add(1);
+    ADD_FAILURE() << "unexpected error: " << status;
+  }
+}
+
+Task<void> echo_counted(TcpStream stream, EchoCounters* c) {
+  DestructionCounter local(&c->destroyed);
+  TcpStream s = std::move(stream);
+  std::byte buf[16 * 1024];
+  for (;;) {
+    absl::StatusOr<std::size_t> n = co_await s.read(buf);
+    if (!n.ok()) {
+      count_error(n.status(), c);
+      co_return;
+    }
+    if (*n == 0) {
+      c->eofs.fetch_add(1);
+      co_return;
+    }
+    const absl::Status w = co_await s.write_all(std::span(buf, *n));
+    if (!w.ok()) {
+      count_error(w, c);
+      co_return;
+    }
+    c->echoed.fetch_add(*n);
+  }
+}
+
+Task<void> accept_and_echo(TcpListener listener, EchoCounters* c) {
+  DestructionCounter local(&c->destroyed);
+  TcpListener l = std::move(listener);
+  for (;;) {
+    absl::StatusOr<TcpStream> s = co_await l.accept();
+    if (!s.ok()) {
+      count_error(s.status(), c);
+      co_return;
+    }
+    c->accepted.fetch_add(1);
+    weft::spawn(echo_counted(*std::move(s), c)).detach();
+  }
+}
+
+Task<absl::StatusOr<SocketAddress>> start_echo_server(EchoCounters* c) {
+  absl::StatusOr<TcpListener> listener = bind_loopback();
+  if (!listener.ok()) co_return listener.status();
+  const SocketAddress addr = *listener->local_addr();
+  weft::spawn(accept_and_echo(*std::move(listener), c)).detach();
+  co_return addr;
+}
+
+// Runs the runtime (a current_thread one runs only inside block_on) until every connection is
+// accepted and echoing, and the peer is still sending at the end.
+Task<bool> until_streaming(EchoCounters* c, StreamingPeer* peer) {
+  const bool echoing = co_await yield_until([&] {
+    return c->accepted.load() == kStreamingConnections &&
+           c->echoed.load() >= kEchoedBeforeShutdown && peer->received.load() > 0;
+  });
+  const std::uint64_t sent = peer->sent.load();
+  co_return echoing && co_await yield_until([&] { return peer->sent.load() > sent; });
+}
+
+TEST_P(TcpShutdownTest, ShutdownEndsPromptlyWhilePeersKeepSending) {
+  const int fds_before_runtime = open_fd_count();
+  EchoCounters c;
+  auto rt = make_runtime();
+  absl::StatusOr<SocketAddress> addr = rt->block_on(start_echo_server(&c));
+  ASSERT_TRUE(addr.ok()) << addr.status();
+  StreamingPeer peer(*addr, kStreamingConnections);
+  ASSERT_TRUE(rt->block_on(until_streaming(&c, &peer)))
+      << "accepted " << c.accepted.load() << ", echoed " << c.echoed.load() << ", peer errno "
+      << peer.failed_errno.load();
+  ASSERT_EQ(peer.closed_by_server.load(), 0u);
+
+  // The peer goes on sending all through shutdown. The deadline is the default one (30 s): a
+  // drain that I/O kept going would run into it.
+  const auto start = steady_clock::now();
+  const weft::ShutdownReport report = rt->shutdown(std::chrono::seconds(30));
+  const auto took = steady_clock::now() - start;
+  EXPECT_FALSE(report.deadline_exceeded) << "the drain ran to its deadline";
+  EXPECT_LT(took, std::chrono::seconds(30));
+  // Every task ended in the drain: it failed its next operation with the shutdown error
+  // (completed), or it was suspended on I/O and destroyed (cancelled).
+  const std::size_t tasks = 1 + kStreamingConnections;
+  EXPECT_EQ(report.completed + report.cancelled, tasks);
+  EXPECT_EQ(c.destroyed.load(), static_cast<int>(tasks));
+  EXPECT_EQ(c.other_errors.load(), 0);
+  EXPECT_EQ(c.eofs.load(), 0);
+  EXPECT_EQ(static_cast<std::uint64_t>(c.shutdown_errors.load()), report.completed);
+  // Every server end was closed with its task: the peer sees each connection end.
+  EXPECT_TRUE(spin_until([&] { return peer.closed_by_server.load() == kStreamingConnections; }))
+      << peer.closed_by_server.load() << " of " << kStreamingConnections << " closed";
+  peer.stop();
+  EXPECT_EQ(peer.failed_errno.load(), 0);
+  rt.reset();
+  EXPECT_EQ(open_fd_count(), fds_before_runtime);
+}
+
+// --- a stream that outlives its runtime -------------------------------------------------------
+
+struct Endpoints {
+  absl::Status status = absl::OkStatus();
+  TcpListener listener;
+  TcpStream server, client;
+};
+
+Task<absl::StatusOr<TcpStream>> connect_to(SocketAddress addr) {
+  co_return co_await TcpStream::connect(addr);
+}
+
+Task<Endpoints> open_endpoints() {
+  Endpoints out;
+  absl::StatusOr<TcpListener> listener = bind_loopback();
+  if (!listener.ok()) {
+    out.status = listener.status();
+    co_return out;
+  }
+  const SocketAddress addr = *listener->local_addr();
+  JoinHandle<absl::StatusOr<TcpStream>> client = weft::spawn(connect_to(addr));
+  absl::StatusOr<TcpStream> server = co_await listener->accept();
+  absl::StatusOr<TcpStream> c = co_await client;
+  if (!server.ok() || !c.ok()) {
+    out.status = server.ok() ? c.status() : server.status();
+    co_return out;
+  }
+  out.listener = *std::move(listener);
+  out.server = *std::move(server);
+  out.client = *std::move(c);
+  co_return out;
+}
+
+struct AfterResults {
+  absl::Status read, write, accept;
+};
+
+// Each operation under a generous timeout: before the fix the read and the accept never
+// completed (no poller was left to complete them).
+Task<AfterResults> use_after_runtime(Endpoints* e) {
+  AfterResults out;
+  std::byte buf[64] = {};
+  auto read = [](TcpStream* s, std::span<std::byte> b) -> Task<absl::Status> {
+    absl::StatusOr<std::size_t> n = co_await s->read(b);
+    co_return n.ok() ? absl::OkStatus() : n.status();
+  };
+  auto write = [](TcpStream* s, std::span<const std::byte> b) -> Task<absl::Status> {
+    co_return co_await s->write_all(b);
+  };
+  auto accept = [](TcpListener* l) -> Task<absl::Status> {
+    absl::StatusOr<TcpStream> s = co_await l->accept();
+    co_return s.ok() ? absl::OkStatus() : s.status();
+  };
+  auto flat = [](absl::StatusOr<absl::Status> r) { return r.ok() ? *r : r.status(); };
+  out.read = flat(co_await weft::timeout(kWaitBound, read(&e->server, buf)));
+  out.write = flat(co_await weft::timeout(kWaitBound, write(&e->client, buf)));
+  out.accept = flat(co_await weft::timeout(kWaitBound, accept(&e->listener)));
+  co_return out;
+}
+
+bool is_shut_down_error(const absl::Status& s) {
+  return s.code() == absl::StatusCode::kFailedPrecondition &&
+         s.message().find("runtime is shut down") != absl::string_view::npos;
+}
+
+TEST_P(TcpShutdownTest, AStreamUsedAfterItsRuntimeIsGoneFailsAtOnce) {
+  const int fds_before = open_fd_count();
+  Endpoints e;
+  {
+    auto rt = make_runtime();
+    e = rt->block_on(open_endpoints());
+    ASSERT_TRUE(e.status.ok()) << e.status;
+  }  // the runtime is shut down and destroyed; the sockets live on
+  auto other = make_runtime();
+  const auto start = steady_clock::now();
+  const AfterResults r = other->block_on(use_after_runtime(&e));
+  EXPECT_LT(steady_clock::now() - start, kWaitBound);
+  EXPECT_TRUE(is_shut_down_error(r.read)) << r.read;
+  EXPECT_TRUE(is_shut_down_error(r.write)) << r.write;
+  EXPECT_TRUE(is_shut_down_error(r.accept)) << r.accept;
+  e = Endpoints{};  // closing the sockets still works
+  other.reset();
+  EXPECT_EQ(open_fd_count(), fds_before);
 }
 
 }  // namespace

@@ -64,8 +64,13 @@ class Runtime {
     return handle.take_result();
   }
 
-  // Stops taking outside spawns, runs every queued task to completion (tasks they spawn too),
-  // then destroys the frames of tasks still suspended. Idempotent: later calls return the first
+  // Stops taking outside spawns and stops I/O, runs every queued task to completion (tasks they
+  // spawn too), then destroys the frames of tasks still suspended. From the start of shutdown
+  // every I/O operation on this runtime's sockets fails at once (FailedPrecondition, "the
+  // runtime is shut down"; also later, on a socket that outlives the runtime) and an operation
+  // already pending never completes: its task is destroyed with the other suspended ones (as
+  // Tokio drops its tasks), listeners included, so peers that keep sending cannot hold shutdown
+  // open. Timers still fire during the drain. Idempotent: later calls return the first
   // report. After `deadline` the remaining tasks are destroyed and deadline_exceeded is set.
   // Not from one of this runtime's own tasks (std::logic_error: it would wait for itself).
   ShutdownReport shutdown(std::chrono::nanoseconds deadline = std::chrono::seconds(30));

@@ -38,6 +38,14 @@
 //        them. So a backend may use the fd outside the source's lock inside submit().
 //   [O6] A task aborted or dropped with I/O in flight (IoOp's destructor, io/op_awaiter.hpp)
 //        calls cancel(), so [O1]-[O3] cover abort, shutdown and timeouts alike.
+//   [O7] shut_down() (the runtime's shutdown begins) is final. From then on submit() completes
+//        every operation at once with ECANCELED, without a syscall, and poll() completes no
+//        pending operation: what the kernel delivers for one is kept as for a withdrawn one
+//        ([O3]) and its task stays suspended until the runtime drops it (Tokio drops every task
+//        at shutdown, and its I/O resources report "the runtime is shutting down"). So I/O can no
+//        longer keep tasks running, a peer that keeps sending cannot hold the drain open, and a
+//        socket that outlives its runtime fails its operations instead of waiting for a poller
+//        that is gone. cancel() and close() work as before.
 //
 // The calls (any thread unless said otherwise):
 //   Backend::create(kind)           -> the backend, or why it cannot run here (io_uring disabled
@@ -57,6 +65,7 @@
 //                                      in the poller's run queue) outside any backend lock,
 //                                      returns how many. One thread polls at a time.
 //   b.interrupt()                   makes a blocked poll return soon.
+//   b.shut_down()                   see [O7]; idempotent. b.is_shut_down() says whether it was.
 //   b.has_sources()                 whether any fd is registered (a poll would find nothing).
 //   b.stats()                       the syscalls made so far (IoStats).
 //
@@ -65,6 +74,10 @@
 //
 // Synchronization map:
 //   [B1] relaxed RMW/load of the statistics counters: values for Runtime::stats(), no ordering.
+//   [B2] release store of shut_down_ in shut_down() / acquire loads in is_shut_down() (submit,
+//        poll, the sockets' error reports): whoever sees the flag sees what the shutting-down
+//        thread did before (the scheduler's phase change). A submit or poll that reads it just
+//        before the store completes one more operation, as if it had run a moment earlier.
 //   The registered-source count is each backend's (see its synchronization map).
 #pragma once
 
@@ -106,6 +119,15 @@ class Backend {
   virtual void interrupt() = 0;
   virtual bool has_sources() const = 0;
 
+  // [O7]: from now on every operation fails at once with ECANCELED and none completes.
+  void shut_down() {
+    shut_down_.store(true, std::memory_order_release);  // [B2] release: see the map
+    interrupt();  // a blocked poll goes round and stops completing
+  }
+  bool is_shut_down() const {
+    return shut_down_.load(std::memory_order_acquire);  // [B2] acquire: pairs with shut_down()
+  }
+
   IoStats stats() const {
     IoStats s;
     s.io_syscalls = syscalls_.load(std::memory_order_relaxed);        // [B1] relaxed
@@ -130,6 +152,7 @@ class Backend {
   std::atomic<std::uint64_t> syscalls_{0};
   std::atomic<std::uint64_t> waits_{0};
   std::atomic<std::uint64_t> completions_{0};
+  std::atomic<bool> shut_down_{false};
 };
 
 }  // namespace weft::io

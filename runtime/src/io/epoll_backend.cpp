@@ -197,6 +197,10 @@ bool EpollBackend::submit(io::Source& base, Operation& op, MakeWaker make_waker)
     op.result = -EBADF;
     return true;
   }
+  if (is_shut_down()) {
+    op.result = -ECANCELED;  // [O7]: the runtime is shutting down (or gone)
+    return true;
+  }
   if (slot != nullptr) {
     op.result = -EBUSY;  // one pending read-side and one write-side operation per socket
     return true;
@@ -281,6 +285,9 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
   // [E2] acquire: the construction of every Source these events name (pairs with register_fd;
   // the count's later RMWs continue that release sequence).
   (void)sources_.load(std::memory_order_acquire);
+  // [O7]: after shut_down() an edge only updates the readiness; the parked operations stay
+  // parked until their tasks are dropped (cancel) or their sockets closed.
+  const bool stopped = is_shut_down();
   std::size_t completed = 0;
   for (int i = 0; i < n; ++i) {
     auto* source = static_cast<Source*>(events[i].data.ptr);
@@ -294,12 +301,12 @@ std::size_t EpollBackend::poll(std::optional<std::chrono::nanoseconds> timeout,
         source->read_ready = true;
         ++source->read_edges;
         if (ev & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) source->read_closed = true;
-        reader = try_complete(*source, source->reader, calls);
+        if (!stopped) reader = try_complete(*source, source->reader, calls);
       }
       if (ev & (EPOLLOUT | EPOLLHUP | EPOLLERR)) {
         source->write_ready = true;
         ++source->write_edges;
-        writer = try_complete(*source, source->writer, calls);
+        if (!stopped) writer = try_complete(*source, source->writer, calls);
       }
     }
     completed += (reader ? 1 : 0) + (writer ? 1 : 0);

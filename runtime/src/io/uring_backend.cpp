@@ -205,6 +205,10 @@ bool UringBackend::submit(io::Source& base, Operation& op, MakeWaker make_waker)
     op.result = -EBADF;
     return true;
   }
+  if (is_shut_down()) {
+    op.result = -ECANCELED;  // [O7]: the runtime is shutting down (or gone)
+    return true;
+  }
   Slot& slot = side_of(s, op.code);
   if (slot.owner != nullptr) {
     op.result = -EBUSY;  // one pending read-side and one write-side operation per socket
@@ -402,11 +406,14 @@ Waker UringBackend::reap(std::uint64_t tag, std::int32_t res) {
   Source& s = *slot.source;
   Waker waker;
   bool free_now = false;
+  // [O7]: after shut_down() nothing completes; what the kernel delivered is kept as a withdrawn
+  // operation's would be, and the owner stays pending (not started) until its task is dropped.
+  const bool stopped = is_shut_down();
   {
     std::lock_guard lock(s.lock);
     slot.in_flight = false;
     slot.cancel_sent = false;
-    if (slot.owner != nullptr && slot.owner_started) {
+    if (slot.owner != nullptr && slot.owner_started && !stopped) {
       complete_into(slot, *slot.owner, res);
       waker = std::move(slot.owner->waker);
       slot.owner = nullptr;
@@ -418,7 +425,9 @@ Waker UringBackend::reap(std::uint64_t tag, std::int32_t res) {
         ::close(res);  // closed meanwhile: a connection nobody will take
         count_syscalls();
       }
-      if (slot.owner != nullptr) {  // an operation waited behind the withdrawn one
+      if (slot.owner != nullptr && stopped) {
+        slot.owner_started = false;  // nothing in flight for it: cancel() sends no cancel
+      } else if (slot.owner != nullptr) {  // an operation waited behind the withdrawn one
         if (slot.has_stash) {
           take_stash(slot, *slot.owner);
           waker = std::move(slot.owner->waker);

@@ -10,9 +10,12 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <string>
+#include <string_view>
 
 #include "weft/io/errors.hpp"
 #include "io/op_awaiter.hpp"
+#include "net/accept_policy.hpp"
 #include "scheduler/driver.hpp"
 #include "weft/scheduler/scheduler_base.hpp"
 #include "weft/spawn.hpp"
@@ -40,6 +43,17 @@ absl::StatusOr<int> new_socket(int family) {
 void enable_nodelay(int fd) {
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+// The error of an operation on `socket` that failed with `err`. ECANCELED from a backend that was
+// shut down ([O7] in io/backend.hpp) means the socket's runtime is shutting down or gone: say so
+// (FailedPrecondition), rather than "Operation canceled", which a closed socket gives.
+absl::Status io_error(const Socket& socket, std::string_view op, int err) {
+  if (err == ECANCELED && socket.is_open() && socket.driver().io().is_shut_down()) {
+    return absl::FailedPreconditionError("weft: " + std::string(op) +
+                                         ": the runtime is shut down (ECANCELED)");
+  }
+  return io::errno_status(op, err);
 }
 
 absl::StatusOr<SocketAddress> name_of(int fd, bool peer) {
@@ -114,7 +128,7 @@ Task<absl::StatusOr<TcpStream>> TcpStream::connect(SocketAddress addr) {
   std::memcpy(&op.op().addr, addr.native(), addr.native_len());
   op.op().addrlen = addr.native_len();
   const std::int64_t r = co_await op;
-  if (r < 0) co_return io::errno_status("connect to " + addr.to_string(), static_cast<int>(-r));
+  if (r < 0) co_return io_error(*socket, "connect to " + addr.to_string(), static_cast<int>(-r));
   co_return TcpStream(std::move(*socket));
 }
 
@@ -125,7 +139,7 @@ Task<absl::StatusOr<std::size_t>> TcpStream::read(std::span<std::byte> buf) {
   op.op().buf = buf.data();
   op.op().len = buf.size();
   const std::int64_t r = co_await op;
-  if (r < 0) co_return io::errno_status("recv", static_cast<int>(-r));
+  if (r < 0) co_return io_error(socket_, "recv", static_cast<int>(-r));
   co_return static_cast<std::size_t>(r);
 }
 
@@ -136,7 +150,7 @@ Task<absl::StatusOr<std::size_t>> TcpStream::write(std::span<const std::byte> bu
   op.op().buf = const_cast<std::byte*>(buf.data());
   op.op().len = buf.size();
   const std::int64_t r = co_await op;
-  if (r < 0) co_return io::errno_status("send", static_cast<int>(-r));
+  if (r < 0) co_return io_error(socket_, "send", static_cast<int>(-r));
   co_return static_cast<std::size_t>(r);
 }
 
@@ -183,7 +197,7 @@ absl::StatusOr<TcpListener> TcpListener::bind(const SocketAddress& addr, int bac
 Task<absl::StatusOr<TcpStream>> TcpListener::accept() {
   if (!socket_.is_open()) co_return absl::FailedPreconditionError("weft: accept on a closed listener");
   if (!detail::consume_budget()) co_await yield_now();
-  auto backoff = std::chrono::milliseconds(1);
+  detail::AcceptBackoff backoff;
   for (;;) {
     std::int64_t r = 0;
     {
@@ -198,17 +212,19 @@ Task<absl::StatusOr<TcpStream>> TcpListener::accept() {
       co_return socket.status();
     }
     const int err = static_cast<int>(-r);
-    if (err == EMFILE || err == ENFILE) {
-      // Out of fds: the pending connection stays in the backlog. Wait, without spinning, for
-      // the open connections to give some back (libuv and Go back off the same way).
-      emfile_backoffs_->fetch_add(1, std::memory_order_relaxed);  // [N1] relaxed: a statistic
-      co_await sleep_for(backoff);
-      backoff = std::min(backoff * 2, std::chrono::milliseconds(100));
-      continue;
+    switch (detail::accept_error_action(err)) {
+      case detail::AcceptErrorAction::kRetry:
+        continue;  // one connection's failure, not the listener's: take the next one
+      case detail::AcceptErrorAction::kBackOff:
+        // Out of fds or kernel memory: the pending connection stays in the backlog. Wait,
+        // without spinning, for the shortage to pass (the open connections keep being served).
+        emfile_backoffs_->fetch_add(1, std::memory_order_relaxed);  // [N1] relaxed: a statistic
+        co_await sleep_for(backoff.next());
+        continue;
+      case detail::AcceptErrorAction::kFail:
+        break;
     }
-    // The connection died in the backlog: not the listener's failure; take the next one.
-    if (err == ECONNABORTED || err == EPROTO) continue;
-    co_return io::errno_status("accept", err);
+    co_return io_error(socket_, "accept", err);
   }
 }
 

@@ -37,9 +37,12 @@
 // current_thread is the same loop with one worker and no thread of its own: the thread inside
 // block_on (or shutdown) runs it.
 //
-// Shutdown: stop taking outside spawns (phase kClosing); the workers run until every queue is
-// empty and every worker is parked; then phase kStopped, the workers exit, and the frames of the
-// tasks still owned (suspended, with nothing to wake them) are destroyed.
+// Shutdown: stop taking outside spawns (phase kClosing) and stop I/O (the backend's shut_down:
+// every I/O operation from then on fails at once with ECANCELED, and pending ones never
+// complete, as in Tokio, whose I/O resources report "the runtime is shutting down"); the workers
+// run until every queue is empty and every worker is parked (timers still fire); then phase
+// kStopped, the workers exit, and the frames of the tasks still owned (suspended, with nothing
+// to wake them: those waiting on I/O among them) are destroyed.
 //
 // Synchronization map (the queues, Idle, Parker and the task state word have their own):
 //   [S1] release store of a current_thread block_on's `done` flag by the root's join waker;
@@ -170,6 +173,9 @@ class Scheduler final : public SchedulerBase {
     if (report_) return *report_;
     const auto until = std::chrono::steady_clock::now() + deadline;
     set_phase(Phase::kClosing);
+    // I/O stops here ([O7] in io/backend.hpp): new operations fail with ECANCELED and pending
+    // ones never complete, so a peer that keeps sending cannot keep the drain going.
+    driver().io().shut_down();
     bool exceeded = false;
     if (flavor_ == Flavor::kMultiThread) {
       exceeded = !wait_quiescent(until);

@@ -12,9 +12,15 @@
 // One read and one write may be pending on a stream at a time (a second gets EBUSY); a stream
 // must outlive the operations awaited on it. Destroying a stream closes it.
 //
-// Accepting survives running out of file descriptors: on EMFILE or ENFILE accept() backs off
-// (1 ms doubling to 100 ms, sleeping on the runtime's timers, never spinning) and retries, so
-// the connections already open keep being served; emfile_backoffs() counts those waits.
+// Accepting survives running out of file descriptors or kernel memory: on EMFILE, ENFILE,
+// ENOBUFS or ENOMEM accept() backs off (1 ms doubling to 100 ms, sleeping on the runtime's
+// timers, never spinning) and retries, so the connections already open keep being served;
+// emfile_backoffs() counts those waits (all four errors). A connection that died in the backlog
+// (ECONNABORTED, EPROTO, a pending network error) is skipped; other errors are returned.
+//
+// Once the runtime's shutdown begins, every operation fails at once with FailedPrecondition
+// ("the runtime is shut down"), also on a socket that outlives its runtime, and operations
+// already pending never complete (their tasks are dropped): see Runtime::shutdown.
 //
 // Synchronization map:
 //   [N1] relaxed RMW/load of the EMFILE backoff counter: a statistic, readable from any thread
@@ -109,8 +115,8 @@ class TcpListener {
   // inside a task (FailedPrecondition elsewhere).
   static absl::StatusOr<TcpListener> bind(const SocketAddress& addr, int backlog = SOMAXCONN);
 
-  // The next connection. EMFILE/ENFILE are waited out (see the head comment); other errors are
-  // returned.
+  // The next connection. EMFILE, ENFILE, ENOBUFS and ENOMEM are waited out (see the head
+  // comment); other errors are returned.
   Task<absl::StatusOr<TcpStream>> accept();
 
   absl::StatusOr<SocketAddress> local_addr() const { return socket_.local_addr(); }
