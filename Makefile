@@ -21,7 +21,7 @@ QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=1
 
 .PHONY: all deps build test test-plain test-asan test-tsan test-scripts lint bench bench-quick \
         bench-full bench-io summaries micro plots format clean bench-ci bench-ab baseline \
-        notebook report plants io-aims
+        notebook report plants io-aims echo-profile
 
 all: build
 
@@ -174,22 +174,39 @@ micro: build
 #   kind 2  ratios inside one short spawn_storm run (threads 1..nproc), which cancel the machine's
 #           speed
 # Everything lands in build/bench-ci/; exit 1 names each failed rule with its numbers.
+# The 2-worker rules need 2 free cores (needs_cores): when a neighbour held one through too many
+# reps, check_regression.py exits 3 (inconclusive: no evidence either way). bench-ci then re-runs
+# the bench once; inconclusive again, it passes with a loud warning and leaves
+# build/bench-ci/INCONCLUSIVE (which .ci/run repeats at its end). A failure always fails.
 ICOUNT := build/release/harness/icount/weft-icount
 CI_DIR := build/bench-ci
 CI_REPS ?= 15
 CI_SHAPES := flat,tree,ping_pong,chained,yield_many,pipeline
 CI_PARAMS := --param tasks=200000 --param leaves=100000 --param pairs=20000 --param items=50000 \
              --param yield_tasks=100 --param yields=1000
+GATE_BENCH = $(BENCH) --workload=spawn_storm --shape=$(CI_SHAPES) --variant=all \
+  --reps=$(CI_REPS) $(THREAD_LIST) $(CI_PARAMS) --out=$(1)/bench.csv >/dev/null
 define gate_run
 	@mkdir -p $(1)
 	$(PYTHON) scripts/icount.py --binary $(ICOUNT) --out $(1)/icount.csv
-	$(BENCH) --workload=spawn_storm --shape=$(CI_SHAPES) --variant=all --reps=$(CI_REPS) \
-	  $(THREAD_LIST) $(CI_PARAMS) --out=$(1)/bench.csv >/dev/null
+	$(call GATE_BENCH,$(1))
 endef
+GATE_CHECK := $(PYTHON) scripts/check_regression.py --kinds instructions,ratio \
+  --csv $(CI_DIR)/icount.csv $(CI_DIR)/bench.csv --json $(CI_DIR)/verdicts.json \
+  > $(CI_DIR)/gate.txt || rc=$$?; cat $(CI_DIR)/gate.txt
 bench-ci: build
+	@rm -f $(CI_DIR)/INCONCLUSIVE
 	$(call gate_run,$(CI_DIR))
-	$(PYTHON) scripts/check_regression.py --kinds instructions,ratio \
-	  --csv $(CI_DIR)/icount.csv $(CI_DIR)/bench.csv --json $(CI_DIR)/verdicts.json
+	@rc=0; $(GATE_CHECK); \
+	if [ $$rc -eq 3 ]; then \
+	  echo "bench-ci: inconclusive (the machine was busy); re-running the bench once" >&2; \
+	  $(call GATE_BENCH,$(CI_DIR)) || exit 1; rc=0; $(GATE_CHECK); \
+	fi; \
+	if [ $$rc -eq 3 ]; then \
+	  grep '^INCONCLUSIVE' $(CI_DIR)/gate.txt > $(CI_DIR)/INCONCLUSIVE; \
+	  echo "bench-ci: WARNING: INCONCLUSIVE twice: rules that need free cores were not" \
+	    "judged, a neighbour held them (see $(CI_DIR)/INCONCLUSIVE); passing" >&2; rc=0; \
+	fi; exit $$rc
 
 # Kind 3: wall-clock A/B of BASE (any git revision) against the working tree, alternating runs:
 #   make bench-ab BASE=HEAD~3
@@ -251,6 +268,11 @@ notebook: deps
 # p99 at a quarter of capacity) from one run: make io-aims CSV=results/runs/<run>.csv
 io-aims:
 	$(PYTHON) scripts/io_aims.py $(CSV)
+
+# Where each echo server's CPU goes (perf record -e cpu-clock), and the floor under any backend:
+# make echo-profile [PROFILE_OUT=results/echo_profile_<date>.md]
+echo-profile: build
+	$(PYTHON) scripts/echo_profile.py --build build/release $(if $(PROFILE_OUT),--out $(PROFILE_OUT))
 
 report: deps
 	$(PYTHON) scripts/report.py

@@ -1,6 +1,7 @@
 // run_load: connect everything, run one ClientThread per share, merge (see client.hpp).
 #include "client.hpp"
 
+#include <optional>
 #include <cstdint>
 #include <thread>
 #include <vector>
@@ -24,8 +25,14 @@ absl::StatusOr<RunStats> run_load(const LoadConfig& config) {
   fmt::print(stderr, "weft-loadgen: connecting {} connections to {}\n", config.connections,
              endpoint->text);
   const std::int64_t connect_start = now_ns();
-  absl::StatusOr<std::vector<int>> fds =
-      connect_all(*endpoint, config.connections, config.connect_timeout_s);
+  std::optional<Endpoint> source;
+  if (!config.source.empty()) {
+    absl::StatusOr<Endpoint> s = resolve_source(config.source);
+    if (!s.ok()) return s.status();
+    source = *std::move(s);
+  }
+  absl::StatusOr<std::vector<int>> fds = connect_all(
+      *endpoint, config.connections, config.connect_timeout_s, source ? &*source : nullptr);
   if (!fds.ok()) return fds.status();
   fmt::print(stderr,
              "weft-loadgen: connected in {:.0f} ms; {} mode, {} thread(s), warmup {}s, "

@@ -21,6 +21,7 @@ std::string_view valid_range(std::string_view flag) {
   if (flag == "threads") return "1..64 and at most --connections";
   if (flag == "connect_timeout") return "> 0 and <= 86400 seconds";
   if (flag == "markers") return "true, false";
+  if (flag == "source") return "a numeric IPv4/IPv6 address of the host's family, or empty";
   return "";
 }
 

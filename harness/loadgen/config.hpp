@@ -27,6 +27,9 @@ inline constexpr double kMaxSeconds = 86400.0;  // --duration, --warmup, --conne
 
 struct LoadConfig {
   std::string host = "127.0.0.1";
+  // A numeric local address every connection binds to before connecting (empty: the kernel's
+  // choice). The echo workload picks a random 127.x.y.z so that its server serves only us.
+  std::string source;
   int port = 0;  // required: 0 is rejected
   int connections = 100;
   std::int64_t msg_size = 64;  // signed, so that a negative flag value is reported as given

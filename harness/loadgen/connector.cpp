@@ -14,6 +14,7 @@
 #include <cstring>
 #include <unordered_map>
 
+#include "config.hpp"
 #include "fmt/format.h"
 
 namespace weft::loadgen {
@@ -29,7 +30,8 @@ bool retryable(int err) {
 // One connect loop: the state that the helpers below share.
 class Connector {
  public:
-  Connector(const Endpoint& to, int count) : to_(to), count_(count) {}
+  Connector(const Endpoint& to, int count, const Endpoint* from)
+      : to_(to), from_(from), count_(count) {}
   ~Connector() {
     for (const auto& [fd, tries] : in_flight_) ::close(fd);
     for (int fd : done_) ::close(fd);
@@ -119,6 +121,16 @@ class Connector {
   absl::Status attempt(int tries, Clock::time_point now) {
     const int fd = ::socket(to_.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return errno_status("socket");
+    if (from_ != nullptr) {
+      const int one = 1;
+      ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof(one));
+      if (::bind(fd, reinterpret_cast<const sockaddr*>(&from_->addr), from_->len) != 0) {
+        const absl::Status s = absl::UnavailableError(
+            fmt::format("bind to --source {}: {}", from_->text, std::strerror(errno)));
+        ::close(fd);
+        return s;
+      }
+    }
     if (::connect(fd, reinterpret_cast<const sockaddr*>(&to_.addr), to_.len) == 0) {
       return connected(fd);
     }
@@ -160,6 +172,7 @@ class Connector {
   }
 
   const Endpoint& to_;
+  const Endpoint* from_;  // null: no bind
   const int count_;
   int epfd_ = -1;
   int started_ = 0;                         // fresh connections begun (retries not counted)
@@ -189,8 +202,30 @@ absl::StatusOr<Endpoint> resolve(const std::string& host, int port) {
   return e;
 }
 
-absl::StatusOr<std::vector<int>> connect_all(const Endpoint& to, int count, double timeout_s) {
-  Connector connector(to, count);
+absl::StatusOr<Endpoint> resolve_source(const std::string& address) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICHOST;
+  addrinfo* list = nullptr;
+  if (::getaddrinfo(address.c_str(), "0", &hints, &list) != 0 || list == nullptr) {
+    return absl::InvalidArgumentError(fmt::format(
+        "bad --source value '{}'; valid: {}", address, valid_range("source")));
+  }
+  Endpoint e;
+  std::memcpy(&e.addr, list->ai_addr, list->ai_addrlen);
+  e.len = list->ai_addrlen;
+  e.text = address;
+  ::freeaddrinfo(list);
+  return e;
+}
+
+absl::StatusOr<std::vector<int>> connect_all(const Endpoint& to, int count, double timeout_s,
+                                             const Endpoint* from) {
+  if (from != nullptr && from->addr.ss_family != to.addr.ss_family) {
+    return absl::InvalidArgumentError(fmt::format(
+        "--source {} is not of the family of {}", from->text, to.text));
+  }
+  Connector connector(to, count, from);
   return connector.run(timeout_s);
 }
 

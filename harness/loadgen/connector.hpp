@@ -29,7 +29,14 @@ struct Endpoint {
 // The first TCP address of host:port (numeric or a name).
 absl::StatusOr<Endpoint> resolve(const std::string& host, int port);
 
-// `count` connected sockets (non-blocking, TCP_NODELAY, close-on-exec), owned by the caller.
-absl::StatusOr<std::vector<int>> connect_all(const Endpoint& to, int count, double timeout_s);
+// A numeric local address (port 0) to bind connections to: "127.0.0.5". InvalidArgument naming
+// --source when it is not a numeric address.
+absl::StatusOr<Endpoint> resolve_source(const std::string& address);
+
+// `count` connected sockets (non-blocking, TCP_NODELAY, close-on-exec), owned by the caller;
+// each bound to `from` first when given (IP_BIND_ADDRESS_NO_PORT: the port is picked at
+// connect time, so 10,000 connections do not run out of ports at bind time).
+absl::StatusOr<std::vector<int>> connect_all(const Endpoint& to, int count, double timeout_s,
+                                             const Endpoint* from = nullptr);
 
 }  // namespace weft::loadgen

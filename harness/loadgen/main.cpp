@@ -27,6 +27,9 @@
 #include "report.hpp"
 
 ABSL_FLAG(std::string, host, "127.0.0.1", "server address or host name");
+ABSL_FLAG(std::string, source, "",
+          "numeric local address every connection binds to first (empty: the kernel's choice; "
+          "the echo workload passes a random 127.x.y.z and its server serves only that)");
 ABSL_FLAG(int, port, 0, "server port, 1..65535 (required)");
 ABSL_FLAG(int, connections, 100, "TCP connections, 1..19000");
 ABSL_FLAG(std::int64_t, msg_size, 64, "bytes per message, 1..1048576");
@@ -47,7 +50,7 @@ namespace {
 
 constexpr const char* kFlagNames[] = {
     "host",     "port",   "connections", "msg_size",        "mode",   "rate",
-    "duration", "warmup", "threads",     "connect_timeout", "markers"};
+    "duration", "warmup", "threads",     "connect_timeout", "markers", "source"};
 
 [[noreturn]] void usage_error(const std::string& message) {
   fmt::print(stderr, "weft-loadgen: {}\n", message);
@@ -86,7 +89,7 @@ void check_flags(int argc, char** argv) {
       usage_error(
           fmt::format("unknown flag '{}'; valid: --host --port --connections "
                       "--msg_size --mode --rate --duration --warmup --threads "
-                      "--connect_timeout --markers --help",
+                      "--connect_timeout --markers --source --help",
                       p->arg));
   }
 }
@@ -99,6 +102,7 @@ int run(int argc, char** argv) {
 
   LoadConfig config;
   config.host = absl::GetFlag(FLAGS_host);
+  config.source = absl::GetFlag(FLAGS_source);
   config.port = absl::GetFlag(FLAGS_port);
   config.connections = absl::GetFlag(FLAGS_connections);
   config.msg_size = absl::GetFlag(FLAGS_msg_size);

@@ -556,7 +556,7 @@ TEST(LoadgenBinary, HelpListsTheFlagsAndExits0) {
   const Outcome r = run_loadgen("--help");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   for (const char* flag : {"--port", "--connections", "--msg_size", "--mode", "--rate",
-                           "--duration", "--warmup", "--threads", "--connect_timeout"}) {
+                           "--duration", "--warmup", "--threads", "--connect_timeout", "--source"}) {
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag << " in " << r.out;
   }
 }
@@ -601,6 +601,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadFlag{"--port=1 --warmup=-1", "'-1'", ">= 0"},
                       BadFlag{"--port=1 --connect_timeout=0", "'0'", "> 0"},
                       BadFlag{"--port=1 --markers=maybe", "'maybe'", "true, false"},
+                      BadFlag{"--port=1 --source=nowhere", "'nowhere'", "numeric IPv4/IPv6"},
                       BadFlag{"--port=1 --connections", "--connections needs a value", "1..19000"},
                       BadFlag{"--port=1 --frobnicate=1", "'--frobnicate=1'", "--connections"},
                       BadFlag{"--port=1 extra", "'extra'", "unexpected argument"}));

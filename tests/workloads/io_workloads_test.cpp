@@ -2,9 +2,21 @@
 // real weft-loadgen process over loopback, timer_churn through the runtime's timers. Only the
 // behaviour is checked (messages echoed without errors, every timer fired); speed is the
 // benchmark's business.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
+#include <sstream>
 #include <string>
+#include <thread>
 
 #include "echo/echo.hpp"
 #include "gtest/gtest.h"
@@ -105,6 +117,79 @@ TEST(IoWorkloadsCli, EchoRejectsMoreConnectionsThanTheFdLimitAllows) {
                          {{"connections", "20000"}, {"msg_size", "64"}, {"duration_ms", "100"},
                           {"warmup_ms", "100"}, {"client_threads", "1"}});
   EXPECT_FALSE(r.ok());
+}
+
+// The TCP ports this process listens on now (its own sockets in /proc/net/tcp, state LISTEN).
+std::set<int> own_listening_ports() {
+  std::set<std::string> inodes;
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) {
+    std::error_code ec;
+    const std::string target = std::filesystem::read_symlink(e.path(), ec).string();
+    if (!ec && target.rfind("socket:[", 0) == 0) inodes.insert(target.substr(8, target.size() - 9));
+  }
+  std::set<int> ports;
+  std::ifstream tcp("/proc/net/tcp");
+  std::string line;
+  std::getline(tcp, line);  // the header
+  while (std::getline(tcp, line)) {
+    std::istringstream in(line);
+    std::string sl, local, remote, state, queues, tr, retr, uid, timeout, inode;
+    in >> sl >> local >> remote >> state >> queues >> tr >> retr >> uid >> timeout >> inode;
+    if (state == "0A" && inodes.count(inode)) {
+      ports.insert(std::stoi(local.substr(local.find(':') + 1), nullptr, 16));
+    }
+  }
+  return ports;
+}
+
+// Another process on the machine that finds the echo workload's port is not served and adds no
+// connection to the measurement: an idle intruder and one that streams, both from 127.0.0.1.
+TEST(IoWorkloadsEcho, IntrudersAreClosedAndCountedApart) {
+  auto workload = weft::workloads::make_echo();
+  auto rt = Runtime::create(RuntimeOptions::multi_thread(2, "ring"));
+  ASSERT_TRUE(rt.ok()) << rt.status();
+  const std::set<int> before = own_listening_ports();
+  std::atomic<bool> done{false};
+  std::atomic<int> intruders_connected{0};
+  std::thread intruder([&] {
+    std::set<int> tried;
+    while (!done.load() && intruders_connected.load() < 2) {
+      for (int port : own_listening_ports()) {
+        if (before.count(port) || tried.count(port)) continue;
+        tried.insert(port);
+        for (int i = 0; i < 2; ++i) {  // the first stays idle, the second streams
+          const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+          sockaddr_in a{};
+          a.sin_family = AF_INET;
+          a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+          a.sin_port = htons(static_cast<std::uint16_t>(port));
+          if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0) {
+            ++intruders_connected;
+            if (i == 1) {
+              char junk[4096] = {};
+              while (::send(fd, junk, sizeof(junk), MSG_NOSIGNAL) > 0) {
+              }
+            } else {
+              char c;
+              ::recv(fd, &c, 1, 0);  // returns once the server closes it
+            }
+          }
+          ::close(fd);
+        }
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  auto r = workload->run(**rt, "closed",
+                         {{"connections", "20"}, {"msg_size", "64"}, {"duration_ms", "500"},
+                          {"warmup_ms", "300"}, {"client_threads", "1"}});
+  done = true;
+  intruder.join();
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(intruders_connected.load(), 2) << "the intruder never found the port";
+  EXPECT_EQ(metric(*r, "server_connections"), 20);
+  EXPECT_EQ(metric(*r, "server_intruders"), 2);
+  EXPECT_EQ(metric(*r, "errors"), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(AllVariants, IoWorkloads, ::testing::ValuesIn(cases()),

@@ -9,9 +9,15 @@
 // /proc/self/stat) gives server_cpu_us_per_msg, and the runtime's counters over the same window
 // give the I/O cost per message: io_syscalls_per_msg (every syscall the I/O backend made: the
 // operations, the waits, the wake-ups) and driver_polls_per_msg (turns of the reactor).
+//
+// Only the load generator is served: it binds its connections to a random 127.x.y.z (weft-loadgen
+// --source; all of 127/8 is loopback), and the server closes a connection from any other address
+// at once, counting it in server_intruders rather than server_connections. So another process on
+// the machine that finds the port neither adds a connection nor load to the measurement.
 #include "echo/echo.hpp"
 
 #include <chrono>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
@@ -31,6 +37,13 @@ using net::TcpListener;
 
 Task<absl::StatusOr<TcpListener>> bind_loopback() {
   co_return TcpListener::bind(SocketAddress::ipv4_loopback(0), 4096);
+}
+
+// A random loopback address other than 127.0.0.1, for the load generator to connect from.
+std::string random_loopback_source() {
+  std::random_device rd;
+  std::uniform_int_distribution<int> octet(1, 254);
+  return fmt::format("127.{}.{}.{}", octet(rd), octet(rd), octet(rd));
 }
 
 class Echo final : public Workload {
@@ -77,8 +90,11 @@ class Echo final : public Workload {
     absl::StatusOr<SocketAddress> addr = listener->local_addr();
     if (!addr.ok()) return addr.status();
     EchoCounters counters;
-    JoinHandle<void> acceptor = rt.spawn(
-        echo_accept_loop(std::move(*listener), echo_buffer_size(msg_size), &counters));
+    const std::string source = random_loopback_source();
+    absl::StatusOr<SocketAddress> only_from = SocketAddress::parse(source + ":0");
+    if (!only_from.ok()) return only_from.status();
+    JoinHandle<void> acceptor = rt.spawn(echo_accept_loop(
+        std::move(*listener), echo_buffer_size(msg_size), &counters, *only_from));
 
     // The load generator is read from a thread of its own while this thread waits in block_on:
     // a current_thread runtime runs only inside block_on.
@@ -89,7 +105,7 @@ class Echo final : public Workload {
       result = drive_echo_client(addr->port(), shape, params, [&] {
         window.push_back(rt.stats());
         return process_cpu_seconds();
-      });
+      }, source);
       client_done.set();
     });
     rt.block_on(wait_for(&client_done));
@@ -98,6 +114,8 @@ class Echo final : public Workload {
     if (!result.ok()) return result;
     result->metrics.push_back({"server_connections", static_cast<double>(counters.accepted.load()), "count"});
     result->metrics.push_back({"server_errors", static_cast<double>(counters.errors.load()), "count"});
+    result->metrics.push_back(
+        {"server_intruders", static_cast<double>(counters.intruders.load()), "count"});
     if (window.size() == 2 && result->units > 0) {
       // Per echoed message of the window: the count server_cpu_us_per_msg divides by.
       const double syscalls =

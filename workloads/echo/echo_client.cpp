@@ -17,7 +17,7 @@ namespace {
 std::string seconds_arg(std::int64_t ms) { return fmt::format("{:.3f}", ms / 1000.0); }
 
 std::vector<std::string> loadgen_argv(std::uint16_t port, std::string_view shape,
-                                      const Params& params) {
+                                      const Params& params, const std::string& source) {
   std::vector<std::string> argv = {
       tool_path("WEFT_LOADGEN", WEFT_LOADGEN_PATH),
       "--port=" + std::to_string(port),
@@ -30,6 +30,7 @@ std::vector<std::string> loadgen_argv(std::uint16_t port, std::string_view shape
       "--markers",
   };
   if (shape == "open") argv.push_back("--rate=" + std::to_string(param_int(params, "rate")));
+  if (!source.empty()) argv.push_back("--source=" + source);
   return argv;
 }
 
@@ -37,8 +38,9 @@ std::vector<std::string> loadgen_argv(std::uint16_t port, std::string_view shape
 
 absl::StatusOr<RunResult> drive_echo_client(std::uint16_t port, std::string_view shape,
                                             const Params& params,
-                                            const std::function<CpuTimes()>& server_cpu) {
-  const std::vector<std::string> argv = loadgen_argv(port, shape, params);
+                                            const std::function<CpuTimes()>& server_cpu,
+                                            const std::string& source) {
+  const std::vector<std::string> argv = loadgen_argv(port, shape, params, source);
   absl::StatusOr<Subprocess> client = Subprocess::start(argv);
   if (!client.ok()) return client.status();
   std::optional<CpuTimes> cpu_start;

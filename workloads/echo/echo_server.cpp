@@ -1,6 +1,10 @@
 #include "echo/echo_server.hpp"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <algorithm>
+#include <cstring>
 #include <span>
 #include <vector>
 
@@ -32,13 +36,37 @@ std::size_t echo_buffer_size(std::int64_t msg_size) {
   return static_cast<std::size_t>(std::clamp<std::int64_t>(msg_size, 512, 65536));
 }
 
+bool same_host(const net::SocketAddress& a, const net::SocketAddress& b) {
+  if (a.family() != b.family()) return false;
+  if (a.family() == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(a.native())->sin_addr.s_addr ==
+           reinterpret_cast<const sockaddr_in*>(b.native())->sin_addr.s_addr;
+  }
+  if (a.family() == AF_INET6) {
+    return std::memcmp(&reinterpret_cast<const sockaddr_in6*>(a.native())->sin6_addr,
+                       &reinterpret_cast<const sockaddr_in6*>(b.native())->sin6_addr,
+                       sizeof(in6_addr)) == 0;
+  }
+  return false;
+}
+
 Task<void> echo_accept_loop(net::TcpListener listener, std::size_t buffer_size,
-                            EchoCounters* counters) {
+                            EchoCounters* counters, std::optional<net::SocketAddress> only_from) {
   for (;;) {
     absl::StatusOr<net::TcpStream> stream = co_await listener.accept();
     if (!stream.ok()) {
+      // accept() already waited out what can pass (EMFILE, ENOBUFS, ...) and skipped dead
+      // connections: what it returns is final (a runtime shutting down, a broken listener), and
+      // retrying at once would spin.
       counters->errors.fetch_add(1, std::memory_order_relaxed);
-      continue;
+      co_return;
+    }
+    if (only_from) {
+      const absl::StatusOr<net::SocketAddress> peer = stream->peer_addr();
+      if (!peer.ok() || !same_host(*peer, *only_from)) {
+        counters->intruders.fetch_add(1, std::memory_order_relaxed);
+        continue;  // the stream closes as it goes out of scope
+      }
     }
     counters->accepted.fetch_add(1, std::memory_order_relaxed);
     counters->live.fetch_add(1, std::memory_order_relaxed);
