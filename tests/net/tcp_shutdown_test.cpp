@@ -42,10 +42,20 @@ constexpr std::size_t kSleepers = 200;
 
 struct Counters {
   std::atomic<int> destroyed{0};  // frames of the suspended tasks, counted by a local
-  std::atomic<int> resumed{0};    // any of them got past its await: must stay 0
+  std::atomic<int> resumed{0};    // any of them got past its await: must stay 0...
+  // ...but for an operation started after shutdown began ([O7] in io/backend.hpp): a task can
+  // have counted itself in `reading` and not yet submitted its read when the test shuts down,
+  // and that read fails at once with the shut-down error, as it must.
+  std::atomic<int> started_late{0};
   std::atomic<std::size_t> reading{0};
   std::atomic<std::size_t> sleeping{0};
 };
+
+// Whether `s` is the error of an operation started after its runtime's shutdown began.
+bool started_after_shutdown(const absl::Status& s) {
+  return absl::IsFailedPrecondition(s) &&
+         s.message().find("the runtime is shut down") != std::string_view::npos;
+}
 
 Task<void> read_forever(TcpStream stream, Counters* c) {
   DestructionCounter local(&c->destroyed);
@@ -53,6 +63,10 @@ Task<void> read_forever(TcpStream stream, Counters* c) {
   std::byte b[64];
   c->reading.fetch_add(1);
   absl::StatusOr<std::size_t> n = co_await s.read(b);  // nobody ever writes
+  if (!n.ok() && started_after_shutdown(n.status())) {
+    c->started_late.fetch_add(1);
+    co_return;
+  }
   c->resumed.fetch_add(1);
   ADD_FAILURE() << "a read completed: " << (n.ok() ? std::to_string(*n) : n.status().ToString());
 }
@@ -62,6 +76,10 @@ Task<void> accept_forever(TcpListener listener, Counters* c) {
   TcpListener l = std::move(listener);
   for (;;) {
     absl::StatusOr<TcpStream> s = co_await l.accept();
+    if (!s.ok() && started_after_shutdown(s.status())) {
+      c->started_late.fetch_add(1);
+      co_return;
+    }
     if (!s.ok()) {
       c->resumed.fetch_add(1);
       ADD_FAILURE() << "accept failed: " << s.status();
@@ -82,6 +100,10 @@ Task<void> connect_and_read_forever(SocketAddress addr, Counters* c) {
   std::byte b[64];
   c->reading.fetch_add(1);
   absl::StatusOr<std::size_t> n = co_await s->read(b);
+  if (!n.ok() && started_after_shutdown(n.status())) {
+    c->started_late.fetch_add(1);
+    co_return;
+  }
   c->resumed.fetch_add(1);
   ADD_FAILURE() << "a client read completed: "
                 << (n.ok() ? std::to_string(*n) : n.status().ToString());
@@ -148,16 +170,24 @@ TEST_P(TcpShutdownTest, ShutdownWithOpenConnectionsAndPendingTimersCancelsAndClo
   const int suspended = 1 + 2 * static_cast<int>(kConnections) + static_cast<int>(kSleepers);
   EXPECT_LT(took, std::chrono::seconds(20)) << "shutdown waited for I/O or a timer";
   EXPECT_FALSE(report.deadline_exceeded);
-  EXPECT_EQ(report.cancelled, static_cast<std::uint64_t>(suspended));
-  EXPECT_EQ(report.completed, 0u);
+  // A task that had not yet reached its await completes with the shut-down error instead.
+  const auto late = static_cast<std::uint64_t>(c.started_late.load());
+  EXPECT_EQ(report.cancelled + late, static_cast<std::uint64_t>(suspended));
+  EXPECT_EQ(report.completed, late);
   EXPECT_EQ(c.destroyed.load(), suspended);
   EXPECT_EQ(c.resumed.load(), 0);
   EXPECT_EQ(s.timers->size(), 0u) << "a destroyed sleeper left its timer behind";
   EXPECT_EQ(open_fd_count(), fds_with_runtime) << "a destroyed task's socket was not closed";
+  std::uint64_t kept_completed = 0;  // only late starters complete; the rest were cancelled
   for (auto& h : s.kept) {
     EXPECT_TRUE(h.is_finished());
-    EXPECT_THROW(h.take_result(), weft::JoinError);
+    try {
+      h.take_result();
+      ++kept_completed;
+    } catch (const weft::JoinError&) {
+    }
   }
+  EXPECT_LE(kept_completed, late);
   rt.reset();
   EXPECT_EQ(open_fd_count(), fds_before_runtime) << "the runtime's own fds were not closed";
 }
