@@ -9,6 +9,7 @@ while busy loops hold the cores they need come out inconclusive, not failed.
 """
 import csv
 import os
+import re
 import subprocess
 import sys
 import time
@@ -181,4 +182,5 @@ def test_scaling_rules_are_inconclusive_while_a_neighbour_holds_a_core(tmp_path)
     assert p.returncode == 3, p.stdout + p.stderr
     verdict_lines = [l for l in p.stdout.splitlines() if "ratio" in l.split()[1:2]]
     assert len(verdict_lines) == 13 and all(l.startswith("INCONCLUSIVE") for l in verdict_lines)
-    assert "0 of 3 reps had 2 of" in verdict_lines[0], verdict_lines[0]
+    # The busy loop is the OS's to schedule: a rep may still have had both cores, never 3 of 3.
+    assert re.search(r"[012] of 3 reps had 2 of", verdict_lines[0]), verdict_lines[0]
