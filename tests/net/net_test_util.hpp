@@ -193,4 +193,32 @@ inline weft::Task<absl::Status> echo_client(SocketAddress addr, std::uint64_t se
   co_return absl::OkStatus();
 }
 
+struct Pair {
+  absl::Status setup = absl::OkStatus();
+  TcpListener listener;
+  TcpStream client, server;
+};
+
+// A listener and both ends of one loopback connection to it (setup: why not).
+inline weft::Task<Pair> connected_pair() {
+  Pair p;
+  absl::StatusOr<TcpListener> l = bind_loopback();
+  if (!l.ok()) {
+    p.setup = l.status();
+    co_return p;
+  }
+  const SocketAddress addr = *l->local_addr();
+  weft::JoinHandle<absl::StatusOr<TcpStream>> acc = weft::spawn(l->accept());
+  absl::StatusOr<TcpStream> c = co_await TcpStream::connect(addr);
+  absl::StatusOr<TcpStream> s = co_await acc;
+  if (!c.ok() || !s.ok()) {
+    p.setup = !c.ok() ? c.status() : s.status();
+    co_return p;
+  }
+  p.listener = *std::move(l);
+  p.client = *std::move(c);
+  p.server = *std::move(s);
+  co_return p;
+}
+
 }  // namespace weft_test

@@ -56,33 +56,6 @@ Task<bool> abort_after_start(JoinHandle<T> h, std::atomic<bool>* started) {
   co_return co_await join_fails_with_join_error(std::move(handle));
 }
 
-struct Pair {
-  absl::Status setup = absl::OkStatus();
-  TcpListener listener;
-  TcpStream client, server;
-};
-
-Task<Pair> connected_pair() {
-  Pair p;
-  absl::StatusOr<TcpListener> l = bind_loopback();
-  if (!l.ok()) {
-    p.setup = l.status();
-    co_return p;
-  }
-  const SocketAddress addr = *l->local_addr();
-  JoinHandle<absl::StatusOr<TcpStream>> acc = weft::spawn(l->accept());
-  absl::StatusOr<TcpStream> c = co_await TcpStream::connect(addr);
-  absl::StatusOr<TcpStream> s = co_await acc;
-  if (!c.ok() || !s.ok()) {
-    p.setup = !c.ok() ? c.status() : s.status();
-    co_return p;
-  }
-  p.listener = *std::move(l);
-  p.client = *std::move(c);
-  p.server = *std::move(s);
-  co_return p;
-}
-
 struct Outcome {
   absl::Status setup = absl::OkStatus();
   bool aborted = false;

@@ -408,44 +408,13 @@ TEST_P(TcpShutdownTest, ShutdownEndsPromptlyWhilePeersKeepSending) {
 
 // --- a stream that outlives its runtime -------------------------------------------------------
 
-struct Endpoints {
-  absl::Status status = absl::OkStatus();
-  TcpListener listener;
-  TcpStream server, client;
-};
-
-Task<absl::StatusOr<TcpStream>> connect_to(SocketAddress addr) {
-  co_return co_await TcpStream::connect(addr);
-}
-
-Task<Endpoints> open_endpoints() {
-  Endpoints out;
-  absl::StatusOr<TcpListener> listener = bind_loopback();
-  if (!listener.ok()) {
-    out.status = listener.status();
-    co_return out;
-  }
-  const SocketAddress addr = *listener->local_addr();
-  JoinHandle<absl::StatusOr<TcpStream>> client = weft::spawn(connect_to(addr));
-  absl::StatusOr<TcpStream> server = co_await listener->accept();
-  absl::StatusOr<TcpStream> c = co_await client;
-  if (!server.ok() || !c.ok()) {
-    out.status = server.ok() ? c.status() : server.status();
-    co_return out;
-  }
-  out.listener = *std::move(listener);
-  out.server = *std::move(server);
-  out.client = *std::move(c);
-  co_return out;
-}
-
 struct AfterResults {
   absl::Status read, write, accept;
 };
 
 // Each operation under a generous timeout: before the fix the read and the accept never
 // completed (no poller was left to complete them).
-Task<AfterResults> use_after_runtime(Endpoints* e) {
+Task<AfterResults> use_after_runtime(Pair* e) {
   AfterResults out;
   std::byte buf[64] = {};
   auto read = [](TcpStream* s, std::span<std::byte> b) -> Task<absl::Status> {
@@ -473,11 +442,11 @@ bool is_shut_down_error(const absl::Status& s) {
 
 TEST_P(TcpShutdownTest, AStreamUsedAfterItsRuntimeIsGoneFailsAtOnce) {
   const int fds_before = open_fd_count();
-  Endpoints e;
+  Pair e;
   {
     auto rt = make_runtime();
-    e = rt->block_on(open_endpoints());
-    ASSERT_TRUE(e.status.ok()) << e.status;
+    e = rt->block_on(connected_pair());
+    ASSERT_TRUE(e.setup.ok()) << e.setup;
   }  // the runtime is shut down and destroyed; the sockets live on
   auto other = make_runtime();
   const auto start = steady_clock::now();
@@ -486,7 +455,7 @@ TEST_P(TcpShutdownTest, AStreamUsedAfterItsRuntimeIsGoneFailsAtOnce) {
   EXPECT_TRUE(is_shut_down_error(r.read)) << r.read;
   EXPECT_TRUE(is_shut_down_error(r.write)) << r.write;
   EXPECT_TRUE(is_shut_down_error(r.accept)) << r.accept;
-  e = Endpoints{};  // closing the sockets still works
+  e = Pair{};  // closing the sockets still works
   other.reset();
   EXPECT_EQ(open_fd_count(), fds_before);
 }
