@@ -48,21 +48,24 @@ lint:
 
 # The peers (harness/peers) are built once, in build/release, which tests/scripts/ runs them from.
 NO_PEERS := -DWEFT_BUILD_PEERS=OFF
+# After a failed ctest: the failed tests' output again, last, where a CI log's tail shows it.
+ctest_failed = { $(PYTHON) scripts/ctest_failures.py $(1); exit 1; }
 test-plain:
 	$(call cmake_build,build/plain,RelWithDebInfo,$(NO_PEERS))
-	ctest --test-dir build/plain --output-on-failure -j $(JOBS)
+	ctest --test-dir build/plain --output-on-failure -j $(JOBS) || $(call ctest_failed,build/plain)
 
 test-asan:
 	$(call cmake_build,build/asan,RelWithDebInfo,-DWEFT_SANITIZE=address $(NO_PEERS))
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-	  ctest --test-dir build/asan --output-on-failure -j $(JOBS)
+	  ctest --test-dir build/asan --output-on-failure -j $(JOBS) || $(call ctest_failed,build/asan)
 
 # TSan of g++ 12 cannot map its shadow memory with the kernel's 32-bit mmap randomisation:
 # setarch -R runs the tests without address-space randomisation.
 test-tsan:
 	$(call cmake_build,build/tsan,RelWithDebInfo,-DWEFT_SANITIZE=thread $(NO_PEERS))
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  setarch $$(uname -m) -R ctest --test-dir build/tsan --output-on-failure -j $(JOBS)
+	  setarch $$(uname -m) -R ctest --test-dir build/tsan --output-on-failure -j $(JOBS) \
+	  || $(call ctest_failed,build/tsan)
 
 # The scripts' tests include the gate's proof (tests/scripts/test_gate_plants.py): it needs the
 # Release build and the two planted builds of weft-icount and weft-bench.
