@@ -588,5 +588,31 @@ TEST(WorkerWakeup, ParkedWorkerTakesAnOutsideSpawnWhileTheOnlyAwakeWorkerRunsALo
   }
 }
 
+// As many outside spawns as workers, on a freshly created runtime, each task holding its worker
+// until all have started: each must get a worker. A worker that pulls a batch from the injector
+// runs one task and queues the rest; the rest is new work for the others. (Before that batch
+// counted as new work, a searcher that swept the puller's queue while the batch was still in
+// flight parked for good, and the batch waited behind a task that never ended: once in a few
+// hundred runtimes under TSan, ShutdownTest's blockers on mutex_mt2.) Repeated, since it is a race.
+TEST(WorkerWakeup, TasksSpawnedTogetherFromOutsideEachGetAWorkerWhileTheOthersBlock) {
+  constexpr int kRuntimes = 20;
+  for (std::string_view variant : weft::Runtime::variants()) {
+    for (std::size_t workers : {2, 4}) {
+      SCOPED_TRACE(std::string(variant) + " multi_thread " + std::to_string(workers));
+      for (int i = 0; i < kRuntimes; ++i) {
+        auto created =
+            weft::Runtime::create(weft::RuntimeOptions::multi_thread(workers, std::string(variant)));
+        ASSERT_TRUE(created.ok()) << created.status();
+        std::unique_ptr<weft::Runtime> rt = *std::move(created);
+        BusyWorkers busy;
+        ASSERT_TRUE(busy.occupy(*rt, std::chrono::seconds(10)))
+            << "runtime " << i << ": a task waited 10 s behind one that held its worker, "
+            << "while another worker was parked";
+        busy.release();
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace weft_test

@@ -10,7 +10,7 @@
 //      3 in a row, Tokio #5712), then the local queue.
 //   3. Local queue empty: pull a batch from the injector, min(len / workers + 1, 128), in the
 //      injector's order (a LIFO local queue gets the batch pushed newest first, so the oldest
-//      pops first).
+//      pops first). What the worker does not run at once is new work for the others (as in 6).
 //   4. Still nothing: become a searcher if fewer than half the workers search; sweep the other
 //      workers from a victim chosen by the steal policy (the variant's preset, or the runtime's
 //      override), stealing per the policy (half or one), then the injector. No spinning where
@@ -370,6 +370,12 @@ class Scheduler final : public SchedulerBase {
     } else {
       for (std::size_t i = 1; i < n; ++i) push_local(w, batch[i]);
     }
+    // The rest of the batch is new stealable work here, so it follows the rule for new work:
+    // wake a parked worker if nobody searches. Without it a wake-up is lost: a searcher that
+    // swept this queue while it was still empty (the tasks were in flight from the injector)
+    // parks, and its re-check may also run before the push; if the task run now then blocks
+    // its worker, the batch waits for ever (it did: ShutdownTest's blockers, mutex_mt2, TSan).
+    if (n > 1 && workers_.size() > 1) notify_parked();
     return batch[0];
   }
 
