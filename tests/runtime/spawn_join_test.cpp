@@ -600,8 +600,9 @@ TEST(WorkerWakeup, TasksSpawnedTogetherFromOutsideEachGetAWorkerWhileTheOthersBl
     for (std::size_t workers : {2, 4}) {
       SCOPED_TRACE(std::string(variant) + " multi_thread " + std::to_string(workers));
       for (int i = 0; i < kRuntimes; ++i) {
-        auto created =
-            weft::Runtime::create(weft::RuntimeOptions::multi_thread(workers, std::string(variant)));
+        const weft::RuntimeOptions options =
+            weft::RuntimeOptions::multi_thread(workers, std::string(variant));
+        auto created = weft::Runtime::create(options);
         ASSERT_TRUE(created.ok()) << created.status();
         std::unique_ptr<weft::Runtime> rt = *std::move(created);
         BusyWorkers busy;

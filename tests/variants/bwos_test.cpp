@@ -168,18 +168,34 @@ TEST(Bwos, AnItemInTheOwnersOwnBlockCanBeStolen) {
   EXPECT_FALSE(thief.pop().has_value());
 }
 
-// D1's residual limit, pinned down so a change to it is a conscious one: what the owner claimed
-// with its last pop (the items queued before it) is private until the owner pops again.
-TEST(Bwos, ItemsClaimedByTheOwnersLastPopAreNotStealable) {
+// D1: in the block the producer is still filling, a pop claims one item, so what is queued
+// behind it stays stealable while the owner runs it (a driver turn's batch of I/O wake-ups).
+TEST(Bwos, APopInTheProducersBlockLeavesTheRestStealable) {
   BwosQueue<int> victim;
   BwosQueue<int> thief;
   Spilled spilled;
-  victim.push(1, spilled.sink());
-  victim.push(2, spilled.sink());
+  for (int i = 1; i <= 3; ++i) victim.push(i, spilled.sink());
+  EXPECT_EQ(victim.pop(), 1);
+  EXPECT_EQ(victim.size_hint(), 2u);
+  EXPECT_EQ(victim.steal_into(thief, /*half=*/true), 2);
+  EXPECT_EQ(victim.steal_into(thief, /*half=*/false), 3);
+  EXPECT_FALSE(victim.pop().has_value());
+  EXPECT_FALSE(thief.pop().has_value());
+}
+
+// D1's residual limit, pinned down so a change to it is a conscious one: in a block the producer
+// has left, the owner's pop claims the rest of the block, which is private until it pops again.
+TEST(Bwos, TheRestOfALeftBlockClaimedByTheOwnersPopIsNotStealable) {
+  BwosQueue<int> victim(16);  // 8 blocks of 2
+  BwosQueue<int> thief(16);
+  Spilled spilled;
+  for (int i = 1; i <= 3; ++i) victim.push(i, spilled.sink());  // {1, 2} {3}
   EXPECT_EQ(victim.pop(), 1);  // claims 1 and 2
-  EXPECT_EQ(victim.size_hint(), 1u);
-  EXPECT_FALSE(victim.steal_into(thief, true).has_value());
+  EXPECT_EQ(victim.size_hint(), 2u);
+  EXPECT_EQ(victim.steal_into(thief, /*half=*/false), 3);  // the next block's, not 2
+  EXPECT_FALSE(victim.steal_into(thief, /*half=*/false).has_value());
   EXPECT_EQ(victim.pop(), 2);
+  EXPECT_FALSE(victim.pop().has_value());
 }
 
 // D6: a queue that thieves emptied is not "full" to its owner, although its consumer never
