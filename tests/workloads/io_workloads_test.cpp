@@ -88,7 +88,8 @@ TEST_P(IoWorkloads, TimerChurnEveryShapeCompletes) {
   const std::map<std::string, weft::workloads::Params> params{
       {"cancel", {{"pairs", "20000"}}},
       {"million", {{"timers", "20000"}, {"spread_ms", "50"}}},
-      {"accuracy", {{"sleepers", "50"}, {"duration_ms", "300"}, {"busy_us", "50"}}},
+      {"accuracy",
+       {{"sleepers", "50"}, {"duration_ms", "300"}, {"busy_us", "50"}, {"os_sleepers", "2"}}},
   };
   for (const std::string& shape : workload->shapes()) {
     auto rt = Runtime::create(GetParam().options);
@@ -102,6 +103,8 @@ TEST_P(IoWorkloads, TimerChurnEveryShapeCompletes) {
     } else {
       EXPECT_GT(metric(*r, "timers_fired"), 0);
       EXPECT_GE(metric(*r, "lateness_p50_us"), 0) << "never early";
+      EXPECT_GT(metric(*r, "os_sleeps"), 0) << "the OS's reference sleeps ran beside them";
+      EXPECT_GE(metric(*r, "os_lateness_max_us"), metric(*r, "os_lateness_p99_us"));
     }
     EXPECT_EQ((*rt)->shutdown().cancelled, 0u) << shape;
   }

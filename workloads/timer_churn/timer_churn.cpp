@@ -8,13 +8,16 @@
 //             the last timer fired).
 //   accuracy  `sleepers` tasks sleep random 1-100 ms deadlines over and over while every worker
 //             runs CPU-bound tasks (slices of `busy_us` between yields); lateness (wake time minus
-//             deadline) percentiles.
+//             deadline) percentiles. Beside them, the OS's own lateness under the same load:
+//             `os_sleepers` plain threads sleep random 1-10 ms deadlines (std::this_thread::
+//             sleep_until) over the same window, so a late timer can be told from a late OS.
 #include "timer_churn/timer_churn.hpp"
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <thread>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -134,12 +137,35 @@ Task<void> sleeper(std::uint64_t seed, Clock::time_point end, std::vector<double
   }
 }
 
-Task<std::vector<double>> accuracy(std::size_t workers, std::int64_t timers, std::int64_t busy_us,
-                                   std::int64_t duration_ms) {
+// The OS's lateness: a plain thread sleeping random 1-10 ms deadlines until `end` (short sleeps,
+// so that a few threads give thousands of samples in a run of seconds).
+void os_sleeper(std::uint64_t seed, Clock::time_point end, std::vector<double>* lateness_us) {
+  std::uint64_t rng = seed;
+  for (;;) {
+    const auto d = std::chrono::microseconds(1000 + splitmix64(rng) % 9'001);  // 1-10 ms
+    const Clock::time_point deadline = Clock::now() + d;
+    if (deadline > end) break;
+    std::this_thread::sleep_until(deadline);
+    lateness_us->push_back(std::chrono::duration<double, std::micro>(Clock::now() - deadline).count());
+  }
+}
+
+struct Lateness {
+  std::vector<double> runtime_us;
+  std::vector<double> os_us;
+};
+
+Task<Lateness> accuracy(std::size_t workers, std::int64_t timers, std::int64_t busy_us,
+                        std::int64_t duration_ms, std::int64_t os_threads) {
   std::atomic<bool> stop{false};
   std::vector<JoinHandle<void>> busy_tasks;
   for (std::size_t i = 0; i < 2 * workers; ++i) busy_tasks.push_back(weft::spawn(busy(busy_us, &stop)));
   const Clock::time_point end = Clock::now() + std::chrono::milliseconds(duration_ms);
+  std::vector<std::vector<double>> per_thread(static_cast<std::size_t>(os_threads));
+  std::vector<std::jthread> os;
+  for (std::int64_t i = 0; i < os_threads; ++i) {
+    os.emplace_back(os_sleeper, 7000 + i, end, &per_thread[static_cast<std::size_t>(i)]);
+  }
   std::vector<std::vector<double>> per_task(static_cast<std::size_t>(timers));
   std::vector<JoinHandle<void>> sleepers;
   for (std::int64_t i = 0; i < timers; ++i) {
@@ -148,9 +174,11 @@ Task<std::vector<double>> accuracy(std::size_t workers, std::int64_t timers, std
   for (auto& s : sleepers) co_await s;
   stop.store(true, std::memory_order_relaxed);
   for (auto& b : busy_tasks) co_await b;
-  std::vector<double> all;
-  for (auto& v : per_task) all.insert(all.end(), v.begin(), v.end());
-  co_return all;
+  os.clear();  // joins: they end by `end`, which has passed
+  Lateness out;
+  for (auto& v : per_task) out.runtime_us.insert(out.runtime_us.end(), v.begin(), v.end());
+  for (auto& v : per_thread) out.os_us.insert(out.os_us.end(), v.begin(), v.end());
+  co_return out;
 }
 
 double percentile(std::vector<double>& v, double q) {
@@ -178,6 +206,8 @@ class TimerChurn final : public Workload {
         {"spread_ms", "1000", "deadlines spread over this window", {"million"}, 86'400'000},
         {"duration_ms", "3000", "how long the sleepers run", {"accuracy"}, 86'400'000},
         {"busy_us", "50", "CPU slice of the busy tasks between yields", {"accuracy"}, 1'000'000},
+        {"os_sleepers", "4", "plain threads measuring the OS's own sleep lateness beside them",
+         {"accuracy"}, 64},
     };
   }
 
@@ -204,16 +234,22 @@ class TimerChurn final : public Workload {
                         {"cleanup_ns_per_timer", r.cleanup_s * per, "ns"}}};
     }
     if (shape == "accuracy") {
-      std::vector<double> late = rt.block_on(
+      Lateness late = rt.block_on(
           accuracy(workers, param_int(params, "sleepers"), param_int(params, "busy_us"),
-                   param_int(params, "duration_ms")));
-      if (late.empty()) return absl::InternalError("accuracy: no timer fired");
-      const double fired = static_cast<double>(late.size());
-      return RunResult{0, "timer",
-                       {{"lateness_p50_us", percentile(late, 0.50), "us"},
-                        {"lateness_p99_us", percentile(late, 0.99), "us"},
-                        {"lateness_max_us", *std::max_element(late.begin(), late.end()), "us"},
-                        {"timers_fired", fired, "count"}}};
+                   param_int(params, "duration_ms"), param_int(params, "os_sleepers")));
+      std::vector<double>& r = late.runtime_us;
+      if (r.empty()) return absl::InternalError("accuracy: no timer fired");
+      RunResult out{0, "timer",
+                    {{"lateness_p50_us", percentile(r, 0.50), "us"},
+                     {"lateness_p99_us", percentile(r, 0.99), "us"},
+                     {"lateness_max_us", *std::max_element(r.begin(), r.end()), "us"},
+                     {"timers_fired", static_cast<double>(r.size()), "count"}}};
+      if (std::vector<double>& o = late.os_us; !o.empty()) {
+        out.metrics.push_back({"os_lateness_p99_us", percentile(o, 0.99), "us"});
+        out.metrics.push_back({"os_lateness_max_us", *std::max_element(o.begin(), o.end()), "us"});
+        out.metrics.push_back({"os_sleeps", static_cast<double>(o.size()), "count"});
+      }
+      return out;
     }
     return absl::InvalidArgumentError(fmt::format("timer_churn: unknown shape '{}'", shape));
   }

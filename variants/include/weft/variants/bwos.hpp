@@ -34,19 +34,19 @@
 //       Weft a task may block its worker (tests/runtime/work_stealing_test.cpp's rendezvous: a
 //       task spins until a task queued behind it on the same worker has started); with the
 //       paper's rule a queue shorter than one block is never stealable and that deadlocks.
-//       Instead the consumer *claims* runs with a CAS on `reserved`: in a block the producer has
-//       left, the rest of the block (the paper's takeover); in the block the producer is still
-//       filling, one item per pop, so that everything else queued there stays stealable while
-//       the owner runs that one. (It used to take every item committed so far: a worker then
-//       held a driver turn's whole batch of I/O wake-ups where no thief could reach them, and
-//       when the OS descheduled it they waited for its next time slice: echo open loop at 50K
-//       msgs/s, 2 workers, p99 3.2-4.0 ms, against 0.36-0.74 ms one item at a time; the spawn
-//       storms lost 2-3%, where claiming one item in every block lost 11%.) Cost: one CAS per
-//       pop while the owner pops right behind its own pushes (Go's runqget and Tokio's pop pay
-//       one per pop always); pushes never do an RMW. Residual risk: the rest of a block the
-//       producer has left, once claimed, cannot be stolen until the owner pops it: a task that
-//       blocks its worker waiting for one of those waits for ever. No Weft test does that; the
-//       other variants do not have this limit.
+//       Instead the consumer *claims* runs on `reserved`: in a block the producer has left, the
+//       rest of the block with one exchange (the paper's takeover); in the block the producer is
+//       still filling, one item per pop (a CAS; an exchange for the last one committed), so that
+//       everything else queued there stays stealable while the owner runs that one. (It used to
+//       take every item committed so far: a worker then held a driver turn's whole batch of I/O
+//       wake-ups where no thief could reach them, and when the OS descheduled it they waited for
+//       its next time slice: echo open loop at 50K msgs/s, 2 workers, p99 3.2-4.0 ms, against
+//       0.36-0.74 ms one item at a time; the spawn storms lost 2-3%, where claiming one item in
+//       every block lost 11%.) Cost: one CAS per pop while the owner pops right behind its own
+//       pushes (Go's runqget and Tokio's pop pay one per pop always); pushes never do an RMW.
+//       Residual risk: the rest of a block the producer has left, once claimed, cannot be stolen
+//       until the owner pops it: a task that blocks its worker waiting for one of those waits for
+//       ever. No Weft test does that; the other variants do not have this limit.
 //   D2  The consumer never adds to `stolen` (the paper's takeover does a fetch_add there):
 //       the owner is both producer and consumer, so it remembers in plain memory how many slots
 //       of each block it claimed itself (`owner_claimed_`) and the producer's reuse check expects
@@ -102,9 +102,9 @@
 //        ([S3]) also reads the reset committed. Pairs with [S3].
 //   [P6] prod_pub_ store release: the producer's block counter, after the reset. Pairs with [S2].
 //   [C1] reserved load relaxed (consumer): where to claim from. reserved only grows within a
-//        round (B2), so a stale (smaller) value at worst costs one failed CAS.
-//   [C2] reserved CAS relaxed (consumer claim): arbitration with [S5] only. The slots it claims
-//        were written by the owner itself; thieves' earlier runs are protected by [P3].
+//        round (B2), so a stale (smaller) value at worst costs a needless exchange or a failed CAS.
+//   [C2] reserved exchange or CAS relaxed (consumer claim): arbitration with [S5] only. The slots
+//        it claims were written by the owner itself; thieves' earlier runs are protected by [P3].
 //   [C3] cons_pub_ store release: the consumer's block counter. Pairs with [S1].
 //   [S1] cons_pub_ load acquire (thief): where to start; with [C3] it also makes [S2] read a
 //        producer counter >= this one (the producer moved there first).
@@ -275,7 +275,7 @@ class BwosQueue {
     // Written by the owner (store: [P1] per push, [P4] at reset); read by thieves ([S4]). Own
     // line: the owner writes it on every push.
     alignas(kCacheLine) Atom<Word> committed;
-    // Written by thieves (CAS [S5]) and the owner ([C2] CAS, [P5] reset); read by both.
+    // Written by thieves (CAS [S5]) and the owner ([C2], [P5] reset); read by both.
     // Own line: this is the only word owner and thieves both write.
     alignas(kCacheLine) Atom<Word> reserved;
     // Written by thieves (fetch_add [S6]) and the owner ([P4] reset); read by the owner at the
@@ -359,19 +359,14 @@ class BwosQueue {
     // it only grows (B2).
     const Word seen = b.reserved.load(std::memory_order_relaxed);
     assert(round_of(seen) == static_cast<std::uint32_t>(round(cons_ctr_)));
-    for (Word cur = seen; index_of(cur) != end;) {
-      // A block the producer has left: the rest of it (the paper's takeover). The block it is
-      // still filling: one item, which is popped at once, so whatever else is queued there
-      // stays stealable while the owner runs this one (D1).
-      const std::size_t from = index_of(cur);
-      assert(from < end);
-      const std::size_t to = open ? from + 1 : end;
-      // [C2] relaxed: take [from, to). Arbitration with [S5] only; see the map.
-      if (b.reserved.compare_exchange_weak(cur, pack(round(cons_ctr_), to),
-                                           std::memory_order_relaxed, std::memory_order_relaxed)) {
-        owner_claimed_[cons_ctr_ & (num_blocks_ - 1)] += static_cast<std::uint32_t>(to - from);
-        cpos_ = from;
-        cend_ = to;
+    if (index_of(seen) != end) {
+      if (!open || end - index_of(seen) == 1) {
+        // A block the producer has left: the rest of it (the paper's takeover); or the last
+        // item committed. [C2] relaxed: take [old, end). Arbitration with [S5] only.
+        const Word old =
+            b.reserved.exchange(pack(round(cons_ctr_), end), std::memory_order_relaxed);
+        if (claimed(old, end)) return true;
+      } else if (claim_one(b, seen, end)) {
         return true;
       }
     }
@@ -382,6 +377,30 @@ class BwosQueue {
     // [C3] release: thieves start their scan here. Pairs with [S1].
     cons_pub_.store(cons_ctr_, std::memory_order_release);
     return true;
+  }
+
+  // The block the producer is still filling, with more than one item: claims one item, popped
+  // at once, so the rest stays stealable while the owner runs it (D1). False if thieves took
+  // everything first.
+  bool claim_one(Block& b, Word seen, std::size_t end) {
+    for (Word cur = seen; index_of(cur) != end;) {
+      // [C2] relaxed: take [cur, cur + 1). Arbitration with [S5] only.
+      if (b.reserved.compare_exchange_weak(cur, cur + 1, std::memory_order_relaxed,
+                                           std::memory_order_relaxed)) {
+        return claimed(cur, index_of(cur) + 1);
+      }
+    }
+    return false;
+  }
+
+  // Records the owner's claim of [index(from), to) of the consumer's block; false if empty.
+  bool claimed(Word from, std::size_t to) {
+    assert(index_of(from) <= to);
+    owner_claimed_[cons_ctr_ & (num_blocks_ - 1)] +=
+        static_cast<std::uint32_t>(to - index_of(from));
+    cpos_ = index_of(from);
+    cend_ = to;
+    return cpos_ < cend_;
   }
 
   // D6: moves the consumer past block counter `prev` if it would only pass through (nothing of
