@@ -41,8 +41,8 @@
 //       take every item committed so far: a worker then held a driver turn's whole batch of I/O
 //       wake-ups where no thief could reach them, and when the OS descheduled it they waited for
 //       its next time slice: echo open loop at 50K msgs/s, 2 workers, p99 3.2-4.0 ms, against
-//       0.36-0.74 ms one item at a time; the spawn storms lost 2-3%, where claiming one item in
-//       every block lost 11%.) Cost: one CAS per pop while the owner pops right behind its own
+//       0.36-0.74 ms one item at a time; the spawn storms lost 1-4%, where claiming one item in
+//       every block lost 10-16%.) Cost: one CAS per pop while the owner pops right behind its own
 //       pushes (Go's runqget and Tokio's pop pay one per pop always); pushes never do an RMW.
 //       Residual risk: the rest of a block the producer has left, once claimed, cannot be stolen
 //       until the owner pops it: a task that blocks its worker waiting for one of those waits for
