@@ -42,7 +42,7 @@
 //       wake-ups where no thief could reach them, and when the OS descheduled it they waited for
 //       its next time slice: echo open loop at 50K msgs/s, 2 workers, p99 3.2-4.0 ms, against
 //       0.36-0.74 ms one item at a time; the spawn storms lost 1-4%, where claiming one item in
-//       every block lost 10-16%.) Cost: one CAS per pop while the owner pops right behind its own
+//       every block lost 10-16%.) Cost: one RMW per pop while the owner pops right behind its own
 //       pushes (Go's runqget and Tokio's pop pay one per pop always); pushes never do an RMW.
 //       Residual risk: the rest of a block the producer has left, once claimed, cannot be stolen
 //       until the owner pops it: a task that blocks its worker waiting for one of those waits for
@@ -75,7 +75,7 @@
 // threads must be ordered by the caller, as a worker's join is). steal_into(thief, half) by the
 // owner of `thief`, which is its own queue; never by this queue's owner. size_hint by anyone.
 //
-// Invariants (per block, within one round v; "claimed" is by a CAS of a thief or of the owner):
+// Invariants (per block, within one round v; "claimed": by a thief's CAS, or the owner's [C2]):
 //   B1  index(reserved) <= index(committed): nobody claims a slot that is not written yet.
 //   B2  reserved only grows within a round; a claim is the run [old index, new index).
 //   B3  each slot is claimed at most once per round, so each item is taken exactly once.
