@@ -82,13 +82,18 @@ def save(fig, out_dir, name, title_df, title):
     return path
 
 
+def outside_legend(ax):
+    """The legend right of the axes: with a dozen series or more it would cover the lines."""
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+
+
 def echo_connections(df, out_dir):
     d = with_param(df[(df["workload"] == "echo") & (df["shape"] == "closed")], "connections", int)
     if d.empty or d["connections"].nunique() < 2:
         return None
     s = stats_by(d, "msgs_per_s", ["variant", "threads", "connections"])
     threads = sorted(s["threads"].unique())
-    fig, axes = plt.subplots(1, len(threads), figsize=(6 * len(threads), 4.5), squeeze=False)
+    fig, axes = plt.subplots(1, len(threads), figsize=(8.5 * len(threads), 5), squeeze=False)
     for ax, t in zip(axes[0], threads):
         for variant, v in s[s["threads"] == t].groupby("variant"):
             v = v.sort_values("connections")
@@ -103,7 +108,7 @@ def echo_connections(df, out_dir):
         ax.set_title(f"{t} worker thread(s)", fontsize=10)
         ax.set_ylim(bottom=0)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8)
+        outside_legend(ax)
     return save(fig, out_dir, PNGS["echo", "closed"], d, "echo: msgs/s vs connections")
 
 
@@ -140,7 +145,7 @@ def echo_latency(df, out_dir):
     d = with_param(df[(df["workload"] == "echo") & (df["shape"] == "open")], "rate")
     if d.empty:
         return None
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.5))
+    fig, axes = plt.subplots(1, 2, figsize=(18, 5))
     for ax, metric in zip(axes, ["latency_p99_us", "latency_p999_us"]):
         s = stats_by(d, metric, ["variant", "threads", "rate"])
         for (variant, t), v in s.groupby(["variant", "threads"]):
@@ -156,7 +161,7 @@ def echo_latency(df, out_dir):
         ax.set_ylabel(metric.replace("latency_", "").replace("_us", "") + " latency (ms)")
         ax.set_title("from the intended send time (no coordinated omission)", fontsize=10)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=8)
+        outside_legend(ax)
     return save(fig, out_dir, PNGS["echo", "open"], d, "echo open loop: latency vs load")
 
 
@@ -176,7 +181,15 @@ def timer_lateness(df, out_dir):
         err = [med - v["min"].to_numpy(), v["max"].to_numpy() - med]
         ax.bar(x + (i - 1) * width, med, width, yerr=err, capsize=2,
                label=m.replace("lateness_", "").replace("_us", ""))
+    # The OS's own sleep lateness under the same load (os_sleepers threads beside the runtime's
+    # sleepers; absent from CSVs written before weft-bench measured it).
+    if (d["metric"] == "os_lateness_max_us").any():
+        os_max = stats_by(d, "os_lateness_max_us", ["variant", "threads"])
+        os_max = os_max.set_index(["variant", "threads"]).reindex(keys)["median"].to_numpy()
+        ax.scatter(x + width, os_max, marker="_", s=300, color="black", zorder=3,
+                   label="OS threads' own max")
     ax.axhline(1000, color="red", linestyle=":", linewidth=1, label="1 ms")
+    ax.axhline(2000, color="darkred", linestyle="--", linewidth=1, label="2 ms")
     ax.set_yscale("log")
     ax.set_xticks(x)
     ax.set_xticklabels([f"{v}\nt={t}" for v, t in keys], fontsize=8)
