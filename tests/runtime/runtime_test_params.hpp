@@ -327,6 +327,20 @@ struct BusyRuntime {
   ~BusyRuntime() { busy.release(); }
 };
 
+// True once every worker thread of `rt` has parked at least once, i.e. has started and found
+// nothing to do (a current_thread runtime has no threads: true at once); false after the bound.
+// A thread that is still starting may hold a descriptor for a moment (ASan reads
+// /proc/self/maps there), so a test that counts descriptors waits for this first.
+inline bool every_worker_has_parked(weft::Runtime& rt) {
+  if (rt.options().flavor == weft::Flavor::kCurrentThread) return true;
+  return spin_until([&rt] {
+    for (const weft::WorkerStats& w : rt.stats().workers) {
+      if (w.parks == 0) return false;
+    }
+    return true;
+  });
+}
+
 // --- the fixture ----------------------------------------------------------------------------
 
 class RuntimeTest : public ::testing::TestWithParam<RuntimeParam> {

@@ -569,13 +569,7 @@ TEST(WorkerWakeup, ParkedWorkerTakesAnOutsideSpawnWhileTheOnlyAwakeWorkerRunsALo
           weft::Runtime::create(weft::RuntimeOptions::multi_thread(workers, std::string(variant)));
       ASSERT_TRUE(created.ok()) << created.status();
       std::unique_ptr<weft::Runtime> rt = *std::move(created);
-      // Every worker has parked (nothing to do yet).
-      ASSERT_TRUE(spin_until([&] {
-        for (const weft::WorkerStats& w : rt->stats().workers) {
-          if (w.parks == 0) return false;
-        }
-        return true;
-      }));
+      ASSERT_TRUE(every_worker_has_parked(*rt));  // nothing to do yet
       JoinHandle<bool> long_task = rt->spawn(hold_worker_until(&long_running, &short_ran));
       ASSERT_TRUE(spin_until([&] { return long_running.load(); }));
       // One worker is busy for as long as the short task does not run; the others are idle.
