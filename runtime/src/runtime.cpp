@@ -5,35 +5,44 @@
 #include <string>
 #include <system_error>
 
-#include "absl/status/status.h"
-#include "fmt/format.h"
-#include "fmt/ranges.h"
+#include "weft/status.hpp"
 #include "scheduler/scheduler.hpp"
 #include "weft/task/frame_pool.hpp"
 #include "weft/variants/registry.hpp"
 
 namespace weft {
 
+namespace {
+std::string joined(std::span<const std::string_view> names, std::string_view sep) {
+  std::string out;
+  for (std::string_view n : names) {
+    if (!out.empty()) out += sep;
+    out += n;
+  }
+  return out;
+}
+}  // namespace
+
 std::span<const std::string_view> Runtime::variants() {
   static constexpr auto kNames = variants::AllVariants::names;
   return kNames;
 }
 
-absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
+weft::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options) {
   if (options.flavor == Flavor::kCurrentThread) options.workers = 1;
   if (options.workers == 0) {
-    return absl::InvalidArgumentError(
+    return weft::InvalidArgumentError(
         "weft: workers=0; a multi_thread runtime needs 1 to 4096 workers");
   }
   if (options.workers > 4096) {
-    return absl::InvalidArgumentError("weft: workers=" + std::to_string(options.workers) +
+    return weft::InvalidArgumentError("weft: workers=" + std::to_string(options.workers) +
                                       "; a multi_thread runtime needs 1 to 4096 workers");
   }
   if (!variants::AllVariants::visit(options.variant, []<class V>() {})) {
-    return absl::InvalidArgumentError("weft: unknown variant '" + options.variant +
-                                      "'; valid variants: " + fmt::format("{}", fmt::join(variants(), ", ")));
+    return weft::InvalidArgumentError("weft: unknown variant '" + options.variant +
+                                      "'; valid variants: " + joined(variants(), ", "));
   }
-  absl::StatusOr<std::shared_ptr<detail::Driver>> driver =
+  weft::StatusOr<std::shared_ptr<detail::Driver>> driver =
       detail::Driver::create(options.io, options.workers);
   if (!driver.ok()) return driver.status();
   std::unique_ptr<detail::SchedulerBase> scheduler;
@@ -43,11 +52,11 @@ absl::StatusOr<std::unique_ptr<Runtime>> Runtime::create(RuntimeOptions options)
                                                          *driver, options.steal);
     });
   } catch (const std::system_error& e) {
-    return absl::ResourceExhaustedError(fmt::format(
-        "weft: cannot start {} worker threads: {}", options.workers, e.what()));
+    return weft::ResourceExhaustedError("weft: cannot start " + std::to_string(options.workers) +
+                                        " worker threads: " + e.what());
   } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        fmt::format("weft: out of memory creating {} workers", options.workers));
+    return weft::ResourceExhaustedError("weft: out of memory creating " +
+                                        std::to_string(options.workers) + " workers");
   }
   return std::unique_ptr<Runtime>(new Runtime(std::move(options), std::move(scheduler)));
 }

@@ -18,8 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "runtime/runtime_test_params.hpp"
 #include "weft/weft.hpp"
 
@@ -68,26 +67,26 @@ inline std::string to_string(std::span<const std::byte> b) {
 }
 
 // Reads exactly buf.size() bytes. EOF first is an error (DataLoss).
-inline weft::Task<absl::Status> read_exactly(TcpStream& s, std::span<std::byte> buf) {
+inline weft::Task<weft::Status> read_exactly(TcpStream& s, std::span<std::byte> buf) {
   std::size_t got = 0;
   while (got < buf.size()) {
-    absl::StatusOr<std::size_t> n = co_await s.read(buf.subspan(got));
+    weft::StatusOr<std::size_t> n = co_await s.read(buf.subspan(got));
     if (!n.ok()) co_return n.status();
     if (*n == 0) {
-      co_return absl::DataLossError("EOF after " + std::to_string(got) + " of " +
+      co_return weft::DataLossError("EOF after " + std::to_string(got) + " of " +
                                     std::to_string(buf.size()) + " bytes");
     }
     got += *n;
   }
-  co_return absl::OkStatus();
+  co_return weft::OkStatus();
 }
 
 // Reads until EOF; what it read, or the error.
-inline weft::Task<absl::StatusOr<std::vector<std::byte>>> read_to_eof(TcpStream& s) {
+inline weft::Task<weft::StatusOr<std::vector<std::byte>>> read_to_eof(TcpStream& s) {
   std::vector<std::byte> out;
   std::byte buf[4096];
   for (;;) {
-    absl::StatusOr<std::size_t> n = co_await s.read(buf);
+    weft::StatusOr<std::size_t> n = co_await s.read(buf);
     if (!n.ok()) co_return n.status();
     if (*n == 0) co_return out;
     out.insert(out.end(), buf, buf + *n);
@@ -95,35 +94,35 @@ inline weft::Task<absl::StatusOr<std::vector<std::byte>>> read_to_eof(TcpStream&
 }
 
 // Writes back whatever it reads until EOF, then closes. Returns the bytes echoed.
-inline weft::Task<absl::StatusOr<std::size_t>> echo_until_eof(TcpStream stream) {
+inline weft::Task<weft::StatusOr<std::size_t>> echo_until_eof(TcpStream stream) {
   TcpStream s = std::move(stream);
   std::byte buf[4096];
   std::size_t total = 0;
   for (;;) {
-    absl::StatusOr<std::size_t> n = co_await s.read(buf);
+    weft::StatusOr<std::size_t> n = co_await s.read(buf);
     if (!n.ok()) co_return n.status();
     if (*n == 0) co_return total;
-    absl::Status w = co_await s.write_all(std::span(buf, *n));
+    weft::Status w = co_await s.write_all(std::span(buf, *n));
     if (!w.ok()) co_return w;
     total += *n;
   }
 }
 
 // A listener on 127.0.0.1 with a port the kernel picks. From inside a task.
-inline absl::StatusOr<TcpListener> bind_loopback() {
+inline weft::StatusOr<TcpListener> bind_loopback() {
   return TcpListener::bind(SocketAddress::ipv4_loopback(0));
 }
 
 // Accepts `n` connections, echoes each on a task of its own, joins them. Returns the total bytes
 // echoed, or the first error. Counts accepted connections in `accepted` (may be null).
-inline weft::Task<absl::StatusOr<std::size_t>> echo_server(TcpListener listener, std::size_t n,
+inline weft::Task<weft::StatusOr<std::size_t>> echo_server(TcpListener listener, std::size_t n,
                                                            std::atomic<std::size_t>* accepted) {
   TcpListener l = std::move(listener);
-  std::vector<weft::JoinHandle<absl::StatusOr<std::size_t>>> handlers;
+  std::vector<weft::JoinHandle<weft::StatusOr<std::size_t>>> handlers;
   handlers.reserve(n);
-  absl::Status first_error = absl::OkStatus();
+  weft::Status first_error = weft::OkStatus();
   for (std::size_t i = 0; i < n; ++i) {
-    absl::StatusOr<TcpStream> s = co_await l.accept();
+    weft::StatusOr<TcpStream> s = co_await l.accept();
     if (!s.ok()) {
       first_error = s.status();
       break;
@@ -133,7 +132,7 @@ inline weft::Task<absl::StatusOr<std::size_t>> echo_server(TcpListener listener,
   }
   std::size_t total = 0;
   for (auto& h : handlers) {
-    absl::StatusOr<std::size_t> r = co_await h;
+    weft::StatusOr<std::size_t> r = co_await h;
     if (r.ok()) {
       total += *r;
     } else if (first_error.ok()) {
@@ -145,22 +144,22 @@ inline weft::Task<absl::StatusOr<std::size_t>> echo_server(TcpListener listener,
 }
 
 // Sends `data` and checks it comes back (one message on an echo connection).
-inline weft::Task<absl::Status> echo_round_trip(TcpStream& s, std::span<const std::byte> data) {
-  absl::Status w = co_await s.write_all(data);
+inline weft::Task<weft::Status> echo_round_trip(TcpStream& s, std::span<const std::byte> data) {
+  weft::Status w = co_await s.write_all(data);
   if (!w.ok()) co_return w;
   std::vector<std::byte> back(data.size());
-  absl::Status r = co_await read_exactly(s, back);
+  weft::Status r = co_await read_exactly(s, back);
   if (!r.ok()) co_return r;
   if (!std::equal(back.begin(), back.end(), data.begin())) {
-    co_return absl::DataLossError("the echo differs from what was sent");
+    co_return weft::DataLossError("the echo differs from what was sent");
   }
-  co_return absl::OkStatus();
+  co_return weft::OkStatus();
 }
 
 // Writes all of `data`, then half-closes (the peer reads EOF after it).
-inline weft::Task<absl::Status> write_all_then_shutdown(TcpStream* s,
+inline weft::Task<weft::Status> write_all_then_shutdown(TcpStream* s,
                                                         std::span<const std::byte> data) {
-  absl::Status w = co_await s->write_all(data);
+  weft::Status w = co_await s->write_all(data);
   if (!w.ok()) co_return w;
   co_return s->shutdown_write();
 }
@@ -168,33 +167,33 @@ inline weft::Task<absl::Status> write_all_then_shutdown(TcpStream* s,
 // One echo connection seen from the client: connects, sends payload(seed, size) from a writer
 // task of its own while this task reads the echo (so neither side's buffers can fill up and
 // stall), checks every byte came back in order and that EOF follows.
-inline weft::Task<absl::Status> echo_client(SocketAddress addr, std::uint64_t seed,
+inline weft::Task<weft::Status> echo_client(SocketAddress addr, std::uint64_t seed,
                                             std::size_t size) {
-  absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
+  weft::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
   if (!s.ok()) co_return s.status();
   const std::vector<std::byte> out = payload(seed, size);
-  weft::JoinHandle<absl::Status> writer = weft::spawn(write_all_then_shutdown(&*s, out));
+  weft::JoinHandle<weft::Status> writer = weft::spawn(write_all_then_shutdown(&*s, out));
   std::vector<std::byte> in(size);
-  const absl::Status r = co_await read_exactly(*s, in);
+  const weft::Status r = co_await read_exactly(*s, in);
   // The writer borrows the stream: join it before anything else can end this frame.
-  const absl::Status w = co_await writer;
+  const weft::Status w = co_await writer;
   if (!r.ok()) co_return r;
   if (!w.ok()) co_return w;
   for (std::size_t i = 0; i < size; ++i) {
     if (in[i] != out[i]) {
-      co_return absl::DataLossError("connection " + std::to_string(seed) + ": byte " +
+      co_return weft::DataLossError("connection " + std::to_string(seed) + ": byte " +
                                     std::to_string(i) + " of " + std::to_string(size) + " differs");
     }
   }
   std::byte extra[16];
-  absl::StatusOr<std::size_t> eof = co_await s->read(extra);
+  weft::StatusOr<std::size_t> eof = co_await s->read(extra);
   if (!eof.ok()) co_return eof.status();
-  if (*eof != 0) co_return absl::DataLossError("bytes after the echo instead of EOF");
-  co_return absl::OkStatus();
+  if (*eof != 0) co_return weft::DataLossError("bytes after the echo instead of EOF");
+  co_return weft::OkStatus();
 }
 
 struct Pair {
-  absl::Status setup = absl::OkStatus();
+  weft::Status setup = weft::OkStatus();
   TcpListener listener;
   TcpStream client, server;
 };
@@ -202,15 +201,15 @@ struct Pair {
 // A listener and both ends of one loopback connection to it (setup: why not).
 inline weft::Task<Pair> connected_pair() {
   Pair p;
-  absl::StatusOr<TcpListener> l = bind_loopback();
+  weft::StatusOr<TcpListener> l = bind_loopback();
   if (!l.ok()) {
     p.setup = l.status();
     co_return p;
   }
   const SocketAddress addr = *l->local_addr();
-  weft::JoinHandle<absl::StatusOr<TcpStream>> acc = weft::spawn(l->accept());
-  absl::StatusOr<TcpStream> c = co_await TcpStream::connect(addr);
-  absl::StatusOr<TcpStream> s = co_await acc;
+  weft::JoinHandle<weft::StatusOr<TcpStream>> acc = weft::spawn(l->accept());
+  weft::StatusOr<TcpStream> c = co_await TcpStream::connect(addr);
+  weft::StatusOr<TcpStream> s = co_await acc;
   if (!c.ok() || !s.ok()) {
     p.setup = !c.ok() ? c.status() : s.status();
     co_return p;

@@ -27,21 +27,21 @@ WEFT_INSTANTIATE_FOR_EVERY_RUNTIME_AND_BACKEND(TcpCancelTest);
 constexpr auto kSettle = std::chrono::milliseconds(20);
 
 // Reads into a buffer of its own frame; never returns unless data comes.
-Task<absl::StatusOr<std::size_t>> read_in_frame(TcpStream* s, std::atomic<bool>* started) {
+Task<weft::StatusOr<std::size_t>> read_in_frame(TcpStream* s, std::atomic<bool>* started) {
   std::byte buf[4096];
   started->store(true);
-  absl::StatusOr<std::size_t> n = co_await s->read(buf);
+  weft::StatusOr<std::size_t> n = co_await s->read(buf);
   co_return n;
 }
 
 // Accepts into the frame; never returns unless a client connects.
-Task<absl::StatusOr<TcpStream>> accept_in_frame(TcpListener* l, std::atomic<bool>* started) {
+Task<weft::StatusOr<TcpStream>> accept_in_frame(TcpListener* l, std::atomic<bool>* started) {
   started->store(true);
   co_return co_await l->accept();
 }
 
 // Writes a large buffer of its own (heap, freed with the frame) to a peer that never reads.
-Task<absl::Status> write_forever(TcpStream* s, std::atomic<bool>* started) {
+Task<weft::Status> write_forever(TcpStream* s, std::atomic<bool>* started) {
   std::vector<std::byte> big = payload(9, 8 << 20);
   started->store(true);
   co_return co_await s->write_all(big);
@@ -57,9 +57,9 @@ Task<bool> abort_after_start(JoinHandle<T> h, std::atomic<bool>* started) {
 }
 
 struct Outcome {
-  absl::Status setup = absl::OkStatus();
+  weft::Status setup = weft::OkStatus();
   bool aborted = false;
-  absl::Status after = absl::UnknownError("not run");
+  weft::Status after = weft::UnknownError("not run");
 };
 
 // A read aborted while blocked; then the peer sends; the next read returns exactly those bytes.
@@ -75,14 +75,14 @@ Task<Outcome> aborted_read_then_peer_sends() {
   if (!out.after.ok()) co_return out;
   std::vector<std::byte> got(msg.size());
   out.after = co_await read_exactly(p.server, got);
-  if (out.after.ok() && got != msg) out.after = absl::DataLossError("the bytes differ");
+  if (out.after.ok() && got != msg) out.after = weft::DataLossError("the bytes differ");
   co_return out;
 }
 
 // An accept aborted while blocked; then a client connects; the next accept returns it.
 Task<Outcome> aborted_accept_then_client_connects() {
   Outcome out;
-  absl::StatusOr<TcpListener> l = bind_loopback();
+  weft::StatusOr<TcpListener> l = bind_loopback();
   if (!l.ok()) {
     out.setup = l.status();
     co_return out;
@@ -90,12 +90,12 @@ Task<Outcome> aborted_accept_then_client_connects() {
   const SocketAddress addr = *l->local_addr();
   std::atomic<bool> started{false};
   out.aborted = co_await abort_after_start(weft::spawn(accept_in_frame(&*l, &started)), &started);
-  absl::StatusOr<TcpStream> c = co_await TcpStream::connect(addr);
+  weft::StatusOr<TcpStream> c = co_await TcpStream::connect(addr);
   if (!c.ok()) {
     out.after = c.status();
     co_return out;
   }
-  absl::StatusOr<TcpStream> s = co_await l->accept();
+  weft::StatusOr<TcpStream> s = co_await l->accept();
   if (!s.ok()) {
     out.after = s.status();
     co_return out;
@@ -104,7 +104,7 @@ Task<Outcome> aborted_accept_then_client_connects() {
   out.after = co_await c->write_all(msg);
   std::vector<std::byte> got(msg.size());
   if (out.after.ok()) out.after = co_await read_exactly(*s, got);
-  if (out.after.ok() && got != msg) out.after = absl::DataLossError("the bytes differ");
+  if (out.after.ok() && got != msg) out.after = weft::DataLossError("the bytes differ");
   co_return out;
 }
 
@@ -118,23 +118,23 @@ Task<Outcome> aborted_write_to_a_peer_that_never_reads() {
   std::atomic<bool> started{false};
   out.aborted = co_await abort_after_start(weft::spawn(write_forever(&p.server, &started)), &started);
   p.server.close();
-  absl::StatusOr<std::vector<std::byte>> got = co_await read_to_eof(p.client);
+  weft::StatusOr<std::vector<std::byte>> got = co_await read_to_eof(p.client);
   if (!got.ok()) {
     out.after = got.status();
     co_return out;
   }
   const std::vector<std::byte> sent = payload(9, 8 << 20);
   if (got->size() > sent.size() || !std::equal(got->begin(), got->end(), sent.begin())) {
-    out.after = absl::DataLossError("the peer got bytes that were not a prefix of the write");
+    out.after = weft::DataLossError("the peer got bytes that were not a prefix of the write");
     co_return out;
   }
-  out.after = absl::OkStatus();
+  out.after = weft::OkStatus();
   co_return out;
 }
 
 // A task that owns the stream is aborted while reading: the stream closes with it, the peer
 // then sends into a closed socket and reads EOF or a reset, never a hang.
-Task<absl::StatusOr<std::size_t>> own_and_read(TcpStream s, std::atomic<bool>* started) {
+Task<weft::StatusOr<std::size_t>> own_and_read(TcpStream s, std::atomic<bool>* started) {
   TcpStream mine = std::move(s);
   std::byte buf[512];
   started->store(true);
@@ -151,9 +151,9 @@ Task<Outcome> aborted_owner_of_a_reading_stream() {
       weft::spawn(own_and_read(std::move(p.server), &started)), &started);
   (void)co_await p.client.write_all(payload(4, 300));  // may fail with a reset: either is fine
   std::byte buf[64];
-  absl::StatusOr<std::size_t> n = co_await p.client.read(buf);
-  out.after = (!n.ok() || *n == 0) ? absl::OkStatus()
-                                   : absl::InternalError("read data from a closed peer");
+  weft::StatusOr<std::size_t> n = co_await p.client.read(buf);
+  out.after = (!n.ok() || *n == 0) ? weft::OkStatus()
+                                   : weft::InternalError("read data from a closed peer");
   co_return out;
 }
 

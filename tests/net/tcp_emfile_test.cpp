@@ -30,8 +30,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "net/net_test_util.hpp"
 #include "runtime/runtime_test_params.hpp"
 #include "weft/io/errors.hpp"
@@ -75,12 +74,12 @@ class FdExhaustion {
   ~FdExhaustion() { release(); }
 
   // From now until release() no fd can be opened anywhere in the process.
-  absl::Status exhaust() {
+  weft::Status exhaust() {
     if (::getrlimit(RLIMIT_NOFILE, &saved_) != 0) return weft::io::errno_status("getrlimit", errno);
     source_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (source_ < 0) return weft::io::errno_status("open /dev/null", errno);
     const int highest = highest_open_fd();
-    if (highest < 0) return absl::InternalError("cannot read /proc/self/fd");
+    if (highest < 0) return weft::InternalError("cannot read /proc/self/fd");
     // Lowering the soft limit keeps the dups few (the hard limit is untouched).
     rlimit lowered = saved_;
     lowered.rlim_cur = std::min<rlim_t>(saved_.rlim_cur, static_cast<rlim_t>(highest) + 1 + 64);
@@ -93,7 +92,7 @@ class FdExhaustion {
         dups_.push_back(fd);
         continue;
       }
-      if (errno == EMFILE) return absl::OkStatus();
+      if (errno == EMFILE) return weft::OkStatus();
       return weft::io::errno_status("dup", errno);
     }
   }
@@ -126,35 +125,35 @@ class RawClients {
       if (fd >= 0) ::close(fd);
     }
   }
-  absl::Status open(std::size_t n) {
+  weft::Status open(std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) {
       const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
       if (fd < 0) return weft::io::errno_status("socket", errno);
       fds_.push_back(fd);
     }
-    return absl::OkStatus();
+    return weft::OkStatus();
   }
   // Connects every socket to `addr` and waits (poll, bounded) until each handshake is done. The
   // kernel completes them into the listen backlog; nobody needs to accept.
-  absl::Status connect_all(const SocketAddress& addr) {
+  weft::Status connect_all(const SocketAddress& addr) {
     for (int fd : fds_) {
       if (::connect(fd, addr.native(), addr.native_len()) != 0 && errno != EINPROGRESS) {
         return weft::io::errno_status("connect", errno);
       }
       pollfd p{fd, POLLOUT, 0};
       if (::poll(&p, 1, static_cast<int>(kWaitBound / milliseconds(1))) != 1) {
-        return absl::DeadlineExceededError("a raw connect did not complete");
+        return weft::DeadlineExceededError("a raw connect did not complete");
       }
       int err = 0;
       socklen_t len = sizeof(err);
       ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
       if (err != 0) return weft::io::errno_status("connect (SO_ERROR)", err);
     }
-    return absl::OkStatus();
+    return weft::OkStatus();
   }
   // Hands socket `i` to the runtime running this task.
-  absl::StatusOr<TcpStream> adopt(std::size_t i) {
-    absl::StatusOr<weft::net::Socket> s = weft::net::Socket::adopt(std::exchange(fds_[i], -1));
+  weft::StatusOr<TcpStream> adopt(std::size_t i) {
+    weft::StatusOr<weft::net::Socket> s = weft::net::Socket::adopt(std::exchange(fds_[i], -1));
     if (!s.ok()) return s.status();
     return TcpStream(*std::move(s));
   }
@@ -165,7 +164,7 @@ class RawClients {
 };
 
 struct AcceptLoop {
-  absl::Status status = absl::OkStatus();
+  weft::Status status = weft::OkStatus();
   std::size_t accepted = 0;
   std::size_t echoed = 0;
   std::uint64_t emfile_backoffs = 0;
@@ -177,9 +176,9 @@ Task<AcceptLoop> accept_loop(TcpListener listener, std::size_t n,
                              std::atomic<std::size_t>* accepted) {
   TcpListener l = std::move(listener);
   AcceptLoop out;
-  std::vector<JoinHandle<absl::StatusOr<std::size_t>>> handlers;
+  std::vector<JoinHandle<weft::StatusOr<std::size_t>>> handlers;
   for (std::size_t i = 0; i < n; ++i) {
-    absl::StatusOr<TcpStream> s = co_await l.accept();
+    weft::StatusOr<TcpStream> s = co_await l.accept();
     if (!s.ok()) {
       out.status = s.status();
       break;
@@ -189,7 +188,7 @@ Task<AcceptLoop> accept_loop(TcpListener listener, std::size_t n,
   }
   out.accepted = handlers.size();
   for (auto& h : handlers) {
-    absl::StatusOr<std::size_t> r = co_await h;
+    weft::StatusOr<std::size_t> r = co_await h;
     if (r.ok()) {
       out.echoed += *r;
     } else {
@@ -201,29 +200,29 @@ Task<AcceptLoop> accept_loop(TcpListener listener, std::size_t n,
 }
 
 struct EmfileOutcome {
-  absl::Status setup = absl::OkStatus();
+  weft::Status setup = weft::OkStatus();
   std::size_t dups = 0;
   int echoes_while_exhausted = 0;
-  absl::Status echo_while_exhausted = absl::OkStatus();
+  weft::Status echo_while_exhausted = weft::OkStatus();
   std::size_t accepted_while_exhausted = 0;
-  absl::Status pending_served = absl::OkStatus();
+  weft::Status pending_served = weft::OkStatus();
   AcceptLoop loop;
 };
 
-Task<absl::Status> finish(TcpStream* s) {
-  absl::Status st = s->shutdown_write();
+Task<weft::Status> finish(TcpStream* s) {
+  weft::Status st = s->shutdown_write();
   if (!st.ok()) co_return st;
   std::byte b[8];
-  absl::StatusOr<std::size_t> eof = co_await s->read(b);
+  weft::StatusOr<std::size_t> eof = co_await s->read(b);
   if (!eof.ok()) co_return eof.status();
-  co_return *eof == 0 ? absl::OkStatus() : absl::DataLossError("expected EOF");
+  co_return *eof == 0 ? weft::OkStatus() : weft::DataLossError("expected EOF");
 }
 
 Task<EmfileOutcome> accept_through_emfile(FdExhaustion* fds) {
   EmfileOutcome out;
   RawClients raw;
   out.setup = raw.open(kPendingClients);
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (out.setup.ok() && !listener.ok()) out.setup = listener.status();
   if (!out.setup.ok()) co_return out;
   const SocketAddress addr = *listener->local_addr();
@@ -232,7 +231,7 @@ Task<EmfileOutcome> accept_through_emfile(FdExhaustion* fds) {
       weft::spawn(accept_loop(*std::move(listener), 1 + kPendingClients, &accepted));
 
   // 1. The first connection, accepted and echoing while fds are plentiful.
-  absl::StatusOr<TcpStream> first = co_await TcpStream::connect(addr);
+  weft::StatusOr<TcpStream> first = co_await TcpStream::connect(addr);
   if (!first.ok()) {
     out.setup = first.status();
     co_return out;  // the accept loop is destroyed with the runtime
@@ -261,7 +260,7 @@ Task<EmfileOutcome> accept_through_emfile(FdExhaustion* fds) {
   // 4. Fds back: the pending connections are accepted and served.
   fds->release();
   for (std::size_t i = 0; i < raw.size(); ++i) {
-    absl::StatusOr<TcpStream> s = raw.adopt(i);
+    weft::StatusOr<TcpStream> s = raw.adopt(i);
     if (!s.ok()) {
       out.pending_served.Update(s.status());
       continue;
@@ -273,7 +272,7 @@ Task<EmfileOutcome> accept_through_emfile(FdExhaustion* fds) {
   if (out.pending_served.ok()) {
     out.loop = co_await loop;
   } else {
-    out.loop.status = absl::AbortedError("not joined: the pending clients failed");
+    out.loop.status = weft::AbortedError("not joined: the pending clients failed");
   }
   co_return out;
 }

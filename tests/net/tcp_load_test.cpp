@@ -9,8 +9,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "fd_limit.hpp"
 #include "net/net_test_util.hpp"
 #include "runtime/runtime_test_params.hpp"
@@ -53,17 +52,17 @@ std::size_t total_echo_bytes(std::size_t n) {
 }
 
 struct ManyEchoes {
-  absl::Status setup = absl::OkStatus();
+  weft::Status setup = weft::OkStatus();
   std::size_t clients_ok = 0;
-  std::vector<absl::Status> client_errors;  // the first few
-  absl::StatusOr<std::size_t> server = absl::UnknownError("not run");
+  std::vector<weft::Status> client_errors;  // the first few
+  weft::StatusOr<std::size_t> server = weft::UnknownError("not run");
 };
 
 // Waits for every client and collects their outcomes.
-Task<void> join_clients(std::vector<JoinHandle<absl::Status>> handles, ManyEchoes* out) {
-  std::vector<JoinHandle<absl::Status>> hs = std::move(handles);
+Task<void> join_clients(std::vector<JoinHandle<weft::Status>> handles, ManyEchoes* out) {
+  std::vector<JoinHandle<weft::Status>> hs = std::move(handles);
   for (auto& h : hs) {
-    const absl::Status st = co_await h;
+    const weft::Status st = co_await h;
     if (st.ok()) {
       ++out->clients_ok;
     } else if (out->client_errors.size() < 5) {
@@ -75,15 +74,15 @@ Task<void> join_clients(std::vector<JoinHandle<absl::Status>> handles, ManyEchoe
 // The server and every client on this runtime.
 Task<ManyEchoes> many_echoes_on_one_runtime(std::size_t n) {
   ManyEchoes out;
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.setup = listener.status();
     co_return out;
   }
   const SocketAddress addr = *listener->local_addr();
-  JoinHandle<absl::StatusOr<std::size_t>> server =
+  JoinHandle<weft::StatusOr<std::size_t>> server =
       weft::spawn(echo_server(*std::move(listener), n, nullptr));
-  std::vector<JoinHandle<absl::Status>> clients;
+  std::vector<JoinHandle<weft::Status>> clients;
   clients.reserve(n);
   for (std::size_t i = 0; i < n; ++i)
     clients.push_back(weft::spawn(echo_client(addr, i, echo_size(i))));
@@ -95,7 +94,7 @@ Task<ManyEchoes> many_echoes_on_one_runtime(std::size_t n) {
 void expect_every_echo(const ManyEchoes& r, std::size_t n) {
   ASSERT_TRUE(r.setup.ok()) << r.setup;
   EXPECT_EQ(r.clients_ok, n);
-  for (const absl::Status& st : r.client_errors) ADD_FAILURE() << "client: " << st;
+  for (const weft::Status& st : r.client_errors) ADD_FAILURE() << "client: " << st;
   ASSERT_TRUE(r.server.ok()) << r.server.status();
   EXPECT_EQ(*r.server, total_echo_bytes(n));
 }
@@ -107,11 +106,11 @@ TEST_P(TcpLoadTest, AThousandConcurrentConnectionsEachEchoTheirOwnBytesInOrder) 
   expect_every_echo(r, kConnections);
 }
 
-Task<absl::StatusOr<TcpListener>> bind_on_runtime() { co_return bind_loopback(); }
+Task<weft::StatusOr<TcpListener>> bind_on_runtime() { co_return bind_loopback(); }
 
 Task<ManyEchoes> many_echo_clients(SocketAddress addr, std::size_t n) {
   ManyEchoes out;
-  std::vector<JoinHandle<absl::Status>> clients;
+  std::vector<JoinHandle<weft::Status>> clients;
   clients.reserve(n);
   for (std::size_t i = 0; i < n; ++i)
     clients.push_back(weft::spawn(echo_client(addr, i, echo_size(i))));
@@ -125,10 +124,10 @@ TEST_P(TcpLoadTest, AThousandClientsOnASecondRuntimeEchoThroughTheFirst) {
   WEFT_SKIP_WITHOUT_DESCRIPTORS_FOR_A_THOUSAND_CONNECTIONS();
   auto server_rt = make_runtime();
   auto client_rt = make_runtime();
-  absl::StatusOr<TcpListener> listener = server_rt->block_on(bind_on_runtime());
+  weft::StatusOr<TcpListener> listener = server_rt->block_on(bind_on_runtime());
   ASSERT_TRUE(listener.ok()) << listener.status();
   const SocketAddress addr = *listener->local_addr();
-  absl::StatusOr<std::size_t> served = absl::UnknownError("not run");
+  weft::StatusOr<std::size_t> served = weft::UnknownError("not run");
   std::thread server_thread([&] {
     served = server_rt->block_on(echo_server(*std::move(listener), kConnections, nullptr));
   });
@@ -142,28 +141,28 @@ TEST_P(TcpLoadTest, AThousandClientsOnASecondRuntimeEchoThroughTheFirst) {
 
 // Server side of an idle connection: announces its read, waits (idle) for the first byte, then
 // echoes byte by byte until EOF.
-Task<absl::Status> idle_until_one_byte(TcpStream stream, std::atomic<std::size_t>* reading) {
+Task<weft::Status> idle_until_one_byte(TcpStream stream, std::atomic<std::size_t>* reading) {
   TcpStream s = std::move(stream);
   std::byte b[1];
   reading->fetch_add(1);
-  absl::Status r = co_await read_exactly(s, b);
+  weft::Status r = co_await read_exactly(s, b);
   if (!r.ok()) co_return r;
   for (;;) {
-    absl::Status w = co_await s.write_all(b);
+    weft::Status w = co_await s.write_all(b);
     if (!w.ok()) co_return w;
-    absl::StatusOr<std::size_t> n = co_await s.read(b);
+    weft::StatusOr<std::size_t> n = co_await s.read(b);
     if (!n.ok()) co_return n.status();
-    if (*n == 0) co_return absl::OkStatus();  // EOF
+    if (*n == 0) co_return weft::OkStatus();  // EOF
   }
 }
 
-Task<absl::Status> idle_server(TcpListener listener, std::size_t n,
+Task<weft::Status> idle_server(TcpListener listener, std::size_t n,
                                std::atomic<std::size_t>* reading) {
   TcpListener l = std::move(listener);
-  std::vector<JoinHandle<absl::Status>> handlers;
-  absl::Status status = absl::OkStatus();
+  std::vector<JoinHandle<weft::Status>> handlers;
+  weft::Status status = weft::OkStatus();
   for (std::size_t i = 0; i < n && status.ok(); ++i) {
-    absl::StatusOr<TcpStream> s = co_await l.accept();
+    weft::StatusOr<TcpStream> s = co_await l.accept();
     if (s.ok()) {
       handlers.push_back(weft::spawn(idle_until_one_byte(*std::move(s), reading)));
     } else {
@@ -182,42 +181,42 @@ Task<void> count_yields(std::atomic<bool>* stop, std::atomic<std::uint64_t>* ite
   }
 }
 
-Task<absl::Status> ping_one_byte(TcpStream* s, std::byte b) {
-  absl::Status w = co_await s->write_all(std::span(&b, 1));
+Task<weft::Status> ping_one_byte(TcpStream* s, std::byte b) {
+  weft::Status w = co_await s->write_all(std::span(&b, 1));
   if (!w.ok()) co_return w;
   std::byte back[1];
-  absl::Status r = co_await read_exactly(*s, back);
+  weft::Status r = co_await read_exactly(*s, back);
   if (!r.ok()) co_return r;
-  if (back[0] != b) co_return absl::DataLossError("a different byte came back");
-  co_return absl::OkStatus();
+  if (back[0] != b) co_return weft::DataLossError("a different byte came back");
+  co_return weft::OkStatus();
 }
 
 struct IdleSockets {
-  absl::Status setup = absl::OkStatus();
+  weft::Status setup = weft::OkStatus();
   std::size_t reading = 0;
   std::uint64_t progress_while_idle = 0;
   std::uint64_t progress_while_pinging = 0;
   std::uint64_t progress_after = 0;
   std::size_t pings_ok = 0;
   std::size_t rounds = 0;  // of a ping on every socket
-  std::vector<absl::Status> ping_errors;
-  absl::Status server = absl::UnknownError("not run");
+  std::vector<weft::Status> ping_errors;
+  weft::Status server = weft::UnknownError("not run");
 };
 
 Task<IdleSockets> cpu_task_beside_idle_sockets(std::size_t n) {
   IdleSockets out;
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.setup = listener.status();
     co_return out;
   }
   const SocketAddress addr = *listener->local_addr();
   std::atomic<std::size_t> reading{0};
-  JoinHandle<absl::Status> server = weft::spawn(idle_server(*std::move(listener), n, &reading));
+  JoinHandle<weft::Status> server = weft::spawn(idle_server(*std::move(listener), n, &reading));
   std::vector<TcpStream> clients;
   clients.reserve(n);
   for (std::size_t i = 0; i < n; ++i) {
-    absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
+    weft::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
     if (!s.ok()) {
       out.setup = s.status();
       break;
@@ -241,14 +240,14 @@ Task<IdleSockets> cpu_task_beside_idle_sockets(std::size_t n) {
   mark = iterations.load(std::memory_order_relaxed);
   const auto storm_start = steady_clock::now();
   do {
-    std::vector<JoinHandle<absl::Status>> pings;
+    std::vector<JoinHandle<weft::Status>> pings;
     pings.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       pings.push_back(weft::spawn(
           ping_one_byte(&clients[i], static_cast<std::byte>(i * 37 + out.rounds))));
     }
     for (auto& h : pings) {
-      const absl::Status st = co_await h;
+      const weft::Status st = co_await h;
       if (st.ok()) {
         ++out.pings_ok;
       } else if (out.ping_errors.size() < 5) {
@@ -281,36 +280,36 @@ TEST_P(TcpLoadTest, ACpuBoundTaskKeepsProgressingWhileAThousandIdleSocketsWaitIn
   EXPECT_GE(r.progress_after, 10u);
   EXPECT_GE(r.rounds, 1u);
   EXPECT_EQ(r.pings_ok, kConnections * r.rounds);
-  for (const absl::Status& st : r.ping_errors) ADD_FAILURE() << "ping: " << st;
+  for (const weft::Status& st : r.ping_errors) ADD_FAILURE() << "ping: " << st;
   EXPECT_TRUE(r.server.ok()) << r.server;
 }
 
 // --- connect/close cycles and fds ------------------------------------------------------------
 
 // Accepts `n` connections and closes each at once (the client reads EOF).
-Task<absl::Status> close_at_once_server(TcpListener listener, std::size_t n) {
+Task<weft::Status> close_at_once_server(TcpListener listener, std::size_t n) {
   TcpListener l = std::move(listener);
   for (std::size_t i = 0; i < n; ++i) {
-    absl::StatusOr<TcpStream> s = co_await l.accept();
+    weft::StatusOr<TcpStream> s = co_await l.accept();
     if (!s.ok()) co_return s.status();
   }
-  co_return absl::OkStatus();
+  co_return weft::OkStatus();
 }
 
-Task<absl::Status> connect_until_eof(SocketAddress addr, std::size_t cycles) {
+Task<weft::Status> connect_until_eof(SocketAddress addr, std::size_t cycles) {
   for (std::size_t i = 0; i < cycles; ++i) {
-    absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
+    weft::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
     if (!s.ok()) co_return s.status();
     std::byte b[8];
-    absl::StatusOr<std::size_t> n = co_await s->read(b);
+    weft::StatusOr<std::size_t> n = co_await s->read(b);
     if (!n.ok()) co_return n.status();
-    if (*n != 0) co_return absl::DataLossError("expected EOF from the server's close");
+    if (*n != 0) co_return weft::DataLossError("expected EOF from the server's close");
   }
-  co_return absl::OkStatus();
+  co_return weft::OkStatus();
 }
 
 struct Cycles {
-  absl::Status status = absl::OkStatus();
+  weft::Status status = weft::OkStatus();
   int fds_before = -1;
   int fds_after = -2;
 };
@@ -318,14 +317,14 @@ struct Cycles {
 Task<Cycles> connect_close_cycles(std::size_t cycles, std::size_t clients) {
   Cycles out;
   out.fds_before = open_fd_count();
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.status = listener.status();
     co_return out;
   }
   const SocketAddress addr = *listener->local_addr();
-  JoinHandle<absl::Status> server = weft::spawn(close_at_once_server(*std::move(listener), cycles));
-  std::vector<JoinHandle<absl::Status>> hs;
+  JoinHandle<weft::Status> server = weft::spawn(close_at_once_server(*std::move(listener), cycles));
+  std::vector<JoinHandle<weft::Status>> hs;
   for (std::size_t c = 0; c < clients; ++c) {
     hs.push_back(
         weft::spawn(connect_until_eof(addr, cycles * (c + 1) / clients - cycles * c / clients)));

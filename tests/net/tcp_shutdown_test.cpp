@@ -20,8 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "net/net_test_util.hpp"
 #include "scheduler/driver.hpp"  // white-box: the runtime's timers
 #include "runtime/runtime_test_params.hpp"
@@ -52,8 +51,8 @@ struct Counters {
 };
 
 // Whether `s` is the error of an operation started after its runtime's shutdown began.
-bool started_after_shutdown(const absl::Status& s) {
-  return absl::IsFailedPrecondition(s) &&
+bool started_after_shutdown(const weft::Status& s) {
+  return weft::IsFailedPrecondition(s) &&
          s.message().find("the runtime is shut down") != std::string_view::npos;
 }
 
@@ -62,7 +61,7 @@ Task<void> read_forever(TcpStream stream, Counters* c) {
   TcpStream s = std::move(stream);
   std::byte b[64];
   c->reading.fetch_add(1);
-  absl::StatusOr<std::size_t> n = co_await s.read(b);  // nobody ever writes
+  weft::StatusOr<std::size_t> n = co_await s.read(b);  // nobody ever writes
   if (!n.ok() && started_after_shutdown(n.status())) {
     c->started_late.fetch_add(1);
     co_return;
@@ -75,7 +74,7 @@ Task<void> accept_forever(TcpListener listener, Counters* c) {
   DestructionCounter local(&c->destroyed);
   TcpListener l = std::move(listener);
   for (;;) {
-    absl::StatusOr<TcpStream> s = co_await l.accept();
+    weft::StatusOr<TcpStream> s = co_await l.accept();
     if (!s.ok() && started_after_shutdown(s.status())) {
       c->started_late.fetch_add(1);
       co_return;
@@ -91,7 +90,7 @@ Task<void> accept_forever(TcpListener listener, Counters* c) {
 
 Task<void> connect_and_read_forever(SocketAddress addr, Counters* c) {
   DestructionCounter local(&c->destroyed);
-  absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
+  weft::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
   if (!s.ok()) {
     c->resumed.fetch_add(1);
     ADD_FAILURE() << "connect failed: " << s.status();
@@ -99,7 +98,7 @@ Task<void> connect_and_read_forever(SocketAddress addr, Counters* c) {
   }
   std::byte b[64];
   c->reading.fetch_add(1);
-  absl::StatusOr<std::size_t> n = co_await s->read(b);
+  weft::StatusOr<std::size_t> n = co_await s->read(b);
   if (!n.ok() && started_after_shutdown(n.status())) {
     c->started_late.fetch_add(1);
     co_return;
@@ -117,7 +116,7 @@ Task<void> sleep_an_hour(Counters* c) {
 }
 
 struct Suspended {
-  absl::Status status = absl::OkStatus();
+  weft::Status status = weft::OkStatus();
   std::vector<JoinHandle<void>> kept;  // some of the suspended tasks' handles
   weft::detail::Timers* timers = nullptr;
   std::size_t pending_timers = 0;
@@ -128,7 +127,7 @@ struct Suspended {
 Task<Suspended> open_connections_and_timers(std::size_t n, std::size_t t, Counters* c) {
   Suspended out;
   out.timers = &weft::detail::context().scheduler->driver().timers();
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.status = listener.status();
     co_return out;
@@ -146,7 +145,7 @@ Task<Suspended> open_connections_and_timers(std::size_t n, std::size_t t, Counte
   const bool settled = co_await yield_until([&] {
     return c->reading.load() == 2 * n && c->sleeping.load() == t && out.timers->size() == t;
   });
-  if (!settled) out.status = absl::DeadlineExceededError("the tasks did not all suspend");
+  if (!settled) out.status = weft::DeadlineExceededError("the tasks did not all suspend");
   out.pending_timers = out.timers->size();
   out.fds_open = open_fd_count();
   co_return out;
@@ -306,9 +305,9 @@ struct EchoCounters {
   std::atomic<int> eofs{0};             // a peer closed first: must stay 0
 };
 
-void count_error(const absl::Status& status, EchoCounters* c) {
-  if (status.code() == absl::StatusCode::kFailedPrecondition &&
-      status.message().find("shut down") != absl::string_view::npos) {
+void count_error(const weft::Status& status, EchoCounters* c) {
+  if (status.code() == weft::StatusCode::kFailedPrecondition &&
+      status.message().find("shut down") != std::string_view::npos) {
     c->shutdown_errors.fetch_add(1);
   } else {
     c->other_errors.fetch_add(1);
@@ -321,7 +320,7 @@ Task<void> echo_counted(TcpStream stream, EchoCounters* c) {
   TcpStream s = std::move(stream);
   std::byte buf[16 * 1024];
   for (;;) {
-    absl::StatusOr<std::size_t> n = co_await s.read(buf);
+    weft::StatusOr<std::size_t> n = co_await s.read(buf);
     if (!n.ok()) {
       count_error(n.status(), c);
       co_return;
@@ -330,7 +329,7 @@ Task<void> echo_counted(TcpStream stream, EchoCounters* c) {
       c->eofs.fetch_add(1);
       co_return;
     }
-    const absl::Status w = co_await s.write_all(std::span(buf, *n));
+    const weft::Status w = co_await s.write_all(std::span(buf, *n));
     if (!w.ok()) {
       count_error(w, c);
       co_return;
@@ -343,7 +342,7 @@ Task<void> accept_and_echo(TcpListener listener, EchoCounters* c) {
   DestructionCounter local(&c->destroyed);
   TcpListener l = std::move(listener);
   for (;;) {
-    absl::StatusOr<TcpStream> s = co_await l.accept();
+    weft::StatusOr<TcpStream> s = co_await l.accept();
     if (!s.ok()) {
       count_error(s.status(), c);
       co_return;
@@ -353,8 +352,8 @@ Task<void> accept_and_echo(TcpListener listener, EchoCounters* c) {
   }
 }
 
-Task<absl::StatusOr<SocketAddress>> start_echo_server(EchoCounters* c) {
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+Task<weft::StatusOr<SocketAddress>> start_echo_server(EchoCounters* c) {
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) co_return listener.status();
   const SocketAddress addr = *listener->local_addr();
   weft::spawn(accept_and_echo(*std::move(listener), c)).detach();
@@ -376,7 +375,7 @@ TEST_P(TcpShutdownTest, ShutdownEndsPromptlyWhilePeersKeepSending) {
   const int fds_before_runtime = open_fd_count();
   EchoCounters c;
   auto rt = make_runtime();
-  absl::StatusOr<SocketAddress> addr = rt->block_on(start_echo_server(&c));
+  weft::StatusOr<SocketAddress> addr = rt->block_on(start_echo_server(&c));
   ASSERT_TRUE(addr.ok()) << addr.status();
   StreamingPeer peer(*addr, kStreamingConnections);
   ASSERT_TRUE(rt->block_on(until_streaming(&c, &peer)))
@@ -411,7 +410,7 @@ TEST_P(TcpShutdownTest, ShutdownEndsPromptlyWhilePeersKeepSending) {
 // --- a stream that outlives its runtime -------------------------------------------------------
 
 struct AfterResults {
-  absl::Status read, write, accept;
+  weft::Status read, write, accept;
 };
 
 // Each operation under a generous timeout: before the fix the read and the accept never
@@ -419,27 +418,27 @@ struct AfterResults {
 Task<AfterResults> use_after_runtime(Pair* e) {
   AfterResults out;
   std::byte buf[64] = {};
-  auto read = [](TcpStream* s, std::span<std::byte> b) -> Task<absl::Status> {
-    absl::StatusOr<std::size_t> n = co_await s->read(b);
-    co_return n.ok() ? absl::OkStatus() : n.status();
+  auto read = [](TcpStream* s, std::span<std::byte> b) -> Task<weft::Status> {
+    weft::StatusOr<std::size_t> n = co_await s->read(b);
+    co_return n.ok() ? weft::OkStatus() : n.status();
   };
-  auto write = [](TcpStream* s, std::span<const std::byte> b) -> Task<absl::Status> {
+  auto write = [](TcpStream* s, std::span<const std::byte> b) -> Task<weft::Status> {
     co_return co_await s->write_all(b);
   };
-  auto accept = [](TcpListener* l) -> Task<absl::Status> {
-    absl::StatusOr<TcpStream> s = co_await l->accept();
-    co_return s.ok() ? absl::OkStatus() : s.status();
+  auto accept = [](TcpListener* l) -> Task<weft::Status> {
+    weft::StatusOr<TcpStream> s = co_await l->accept();
+    co_return s.ok() ? weft::OkStatus() : s.status();
   };
-  auto flat = [](absl::StatusOr<absl::Status> r) { return r.ok() ? *r : r.status(); };
+  auto flat = [](weft::StatusOr<weft::Status> r) { return r.ok() ? *r : r.status(); };
   out.read = flat(co_await weft::timeout(kWaitBound, read(&e->server, buf)));
   out.write = flat(co_await weft::timeout(kWaitBound, write(&e->client, buf)));
   out.accept = flat(co_await weft::timeout(kWaitBound, accept(&e->listener)));
   co_return out;
 }
 
-bool is_shut_down_error(const absl::Status& s) {
-  return s.code() == absl::StatusCode::kFailedPrecondition &&
-         s.message().find("runtime is shut down") != absl::string_view::npos;
+bool is_shut_down_error(const weft::Status& s) {
+  return s.code() == weft::StatusCode::kFailedPrecondition &&
+         s.message().find("runtime is shut down") != std::string_view::npos;
 }
 
 TEST_P(TcpShutdownTest, AStreamUsedAfterItsRuntimeIsGoneFailsAtOnce) {

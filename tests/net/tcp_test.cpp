@@ -13,8 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "net/net_test_util.hpp"
 #include "runtime/runtime_test_params.hpp"
 #include "weft/weft.hpp"
@@ -28,29 +27,31 @@ using weft::Task;
 class TcpTest : public RuntimeTest {};
 WEFT_INSTANTIATE_FOR_EVERY_RUNTIME_AND_BACKEND(TcpTest);
 
-Task<absl::StatusOr<TcpStream>> accept_one(TcpListener* listener);
-Task<absl::StatusOr<std::size_t>> read_into(TcpStream* s, std::span<std::byte> buf);
+Task<weft::StatusOr<TcpStream>> accept_one(TcpListener* listener);
+Task<weft::StatusOr<std::size_t>> read_into(TcpStream* s, std::span<std::byte> buf);
 
-bool contains(absl::string_view haystack, std::string_view needle) {
+// A Status message (absl::string_view or std::string_view) contains `needle`.
+template <class View>
+bool contains(View haystack, std::string_view needle) {
   return std::string_view(haystack.data(), haystack.size()).find(needle) != std::string_view::npos;
 }
 
 // --- echo ------------------------------------------------------------------------------------
 
 struct EchoOutcome {
-  absl::Status client = absl::UnknownError("not run");
-  absl::StatusOr<std::size_t> server = absl::UnknownError("not run");
+  weft::Status client = weft::UnknownError("not run");
+  weft::StatusOr<std::size_t> server = weft::UnknownError("not run");
 };
 
 Task<EchoOutcome> one_echo(std::size_t size) {
   EchoOutcome out;
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.client = listener.status();
     co_return out;
   }
   const SocketAddress addr = *listener->local_addr();
-  JoinHandle<absl::StatusOr<std::size_t>> server =
+  JoinHandle<weft::StatusOr<std::size_t>> server =
       weft::spawn(echo_server(*std::move(listener), 1, nullptr));
   out.client = co_await echo_client(addr, 1, size);
   out.server = co_await server;
@@ -71,16 +72,16 @@ TEST_P(TcpTest, EchoesEveryByteInOrderAndEndsWithEof) {
 
 struct HalfClose {
   std::string server_read;    // everything the server read up to EOF
-  absl::Status server_write;  // its reply, sent after the client's EOF
-  absl::Status client_send = absl::UnknownError("not run");  // its message, then shutdown_write
-  absl::StatusOr<std::vector<std::byte>> client_read = absl::UnknownError("not run");
-  absl::Status client_write_after_shutdown;
+  weft::Status server_write;  // its reply, sent after the client's EOF
+  weft::Status client_send = weft::UnknownError("not run");  // its message, then shutdown_write
+  weft::StatusOr<std::vector<std::byte>> client_read = weft::UnknownError("not run");
+  weft::Status client_write_after_shutdown;
 };
 
-Task<absl::Status> read_all_then_reply(TcpListener* listener, HalfClose* out) {
-  absl::StatusOr<TcpStream> s = co_await listener->accept();
+Task<weft::Status> read_all_then_reply(TcpListener* listener, HalfClose* out) {
+  weft::StatusOr<TcpStream> s = co_await listener->accept();
   if (!s.ok()) co_return s.status();
-  absl::StatusOr<std::vector<std::byte>> got = co_await read_to_eof(*s);
+  weft::StatusOr<std::vector<std::byte>> got = co_await read_to_eof(*s);
   if (!got.ok()) co_return got.status();
   out->server_read = to_string(*got);
   // The client's side is shut for writing, not for reading: the reply still goes through.
@@ -91,13 +92,13 @@ Task<absl::Status> read_all_then_reply(TcpListener* listener, HalfClose* out) {
 
 Task<HalfClose> half_close() {
   HalfClose out;
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.client_read = listener.status();
     co_return out;
   }
-  JoinHandle<absl::Status> server = weft::spawn(read_all_then_reply(&*listener, &out));
-  absl::StatusOr<TcpStream> s = co_await TcpStream::connect(*listener->local_addr());
+  JoinHandle<weft::Status> server = weft::spawn(read_all_then_reply(&*listener, &out));
+  weft::StatusOr<TcpStream> s = co_await TcpStream::connect(*listener->local_addr());
   if (!s.ok()) {
     out.client_read = s.status();
     listener->close();  // ends the accept with an error
@@ -109,10 +110,10 @@ Task<HalfClose> half_close() {
   if (out.client_send.ok()) out.client_send = s->shutdown_write();
   out.client_read = co_await read_to_eof(*s);
   const std::string more = "too late";
-  absl::StatusOr<std::size_t> late = co_await s->write(as_bytes(more));
+  weft::StatusOr<std::size_t> late = co_await s->write(as_bytes(more));
   out.client_write_after_shutdown =
-      late.ok() ? absl::UnknownError("the write succeeded") : late.status();
-  const absl::Status server_status = co_await server;
+      late.ok() ? weft::UnknownError("the write succeeded") : late.status();
+  const weft::Status server_status = co_await server;
   if (!server_status.ok()) out.server_write = server_status;
   co_return out;
 }
@@ -135,9 +136,9 @@ TEST_P(TcpTest, ShutdownWriteMakesThePeerReadEofWhileTheOtherDirectionStillWorks
 // --- data, then EOF, both waiting before the read -----------------------------------------------
 
 struct DataThenEnd {
-  absl::Status setup = absl::OkStatus();
-  absl::StatusOr<absl::StatusOr<std::size_t>> first = absl::UnknownError("not run");
-  absl::StatusOr<absl::StatusOr<std::size_t>> second = absl::UnknownError("not run");
+  weft::Status setup = weft::OkStatus();
+  weft::StatusOr<weft::StatusOr<std::size_t>> first = weft::UnknownError("not run");
+  weft::StatusOr<weft::StatusOr<std::size_t>> second = weft::UnknownError("not run");
 };
 
 // The client sends a few bytes and then ends its side (`reset`: SO_LINGER 0 and close, else
@@ -146,14 +147,14 @@ struct DataThenEnd {
 // must still see what came after them: EOF, or the reset. There is no edge left to announce it.
 Task<DataThenEnd> data_then_end_before_the_read(bool reset) {
   DataThenEnd out;
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.setup = listener.status();
     co_return out;
   }
-  JoinHandle<absl::StatusOr<TcpStream>> accepting = weft::spawn(accept_one(&*listener));
-  absl::StatusOr<TcpStream> client = co_await TcpStream::connect(*listener->local_addr());
-  absl::StatusOr<TcpStream> server = co_await accepting;
+  JoinHandle<weft::StatusOr<TcpStream>> accepting = weft::spawn(accept_one(&*listener));
+  weft::StatusOr<TcpStream> client = co_await TcpStream::connect(*listener->local_addr());
+  weft::StatusOr<TcpStream> server = co_await accepting;
   if (!client.ok() || !server.ok()) {
     out.setup = client.ok() ? server.status() : client.status();
     co_return out;
@@ -210,57 +211,57 @@ TEST_P(TcpTest, ResetThatArrivedWithTheDataFailsTheReadAfterIt) {
 
 // Per connection: the first byte says what to do. 'R': reset the connection (SO_LINGER 0, then
 // close: the kernel sends RST). Anything else: echo it and everything after it until EOF.
-Task<absl::Status> reset_or_echo(TcpStream stream) {
+Task<weft::Status> reset_or_echo(TcpStream stream) {
   TcpStream s = std::move(stream);
   std::byte first[1];
-  absl::Status r = co_await read_exactly(s, first);
+  weft::Status r = co_await read_exactly(s, first);
   if (!r.ok()) co_return r;
   if (first[0] == std::byte{'R'}) {
     const linger abortive{1, 0};
     if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive)) != 0) {
-      co_return absl::InternalError("setsockopt(SO_LINGER)");
+      co_return weft::InternalError("setsockopt(SO_LINGER)");
     }
     s.close();
-    co_return absl::OkStatus();
+    co_return weft::OkStatus();
   }
-  absl::Status w = co_await s.write_all(first);
+  weft::Status w = co_await s.write_all(first);
   if (!w.ok()) co_return w;
-  absl::StatusOr<std::size_t> rest = co_await echo_until_eof(std::move(s));
+  weft::StatusOr<std::size_t> rest = co_await echo_until_eof(std::move(s));
   co_return rest.status();
 }
 
-Task<absl::Status> reset_or_echo_server(TcpListener listener, int n) {
+Task<weft::Status> reset_or_echo_server(TcpListener listener, int n) {
   TcpListener l = std::move(listener);
-  std::vector<JoinHandle<absl::Status>> handlers;
+  std::vector<JoinHandle<weft::Status>> handlers;
   for (int i = 0; i < n; ++i) {
-    absl::StatusOr<TcpStream> s = co_await l.accept();
+    weft::StatusOr<TcpStream> s = co_await l.accept();
     if (!s.ok()) co_return s.status();
     handlers.push_back(weft::spawn(reset_or_echo(*std::move(s))));
   }
-  absl::Status status = absl::OkStatus();
+  weft::Status status = weft::OkStatus();
   for (auto& h : handlers) status.Update(co_await h);
   co_return status;
 }
 
 struct ResetOutcome {
-  absl::Status setup = absl::OkStatus();
-  absl::Status echo_before;
-  absl::StatusOr<std::size_t> reset_read = absl::UnknownError("not run");
-  absl::Status echo_after;
-  absl::Status server;
+  weft::Status setup = weft::OkStatus();
+  weft::Status echo_before;
+  weft::StatusOr<std::size_t> reset_read = weft::UnknownError("not run");
+  weft::Status echo_after;
+  weft::Status server;
 };
 
 Task<ResetOutcome> reset_one_of_two() {
   ResetOutcome out;
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.setup = listener.status();
     co_return out;
   }
   const SocketAddress addr = *listener->local_addr();
-  JoinHandle<absl::Status> server = weft::spawn(reset_or_echo_server(*std::move(listener), 2));
-  absl::StatusOr<TcpStream> healthy = co_await TcpStream::connect(addr);
-  absl::StatusOr<TcpStream> doomed = co_await TcpStream::connect(addr);
+  JoinHandle<weft::Status> server = weft::spawn(reset_or_echo_server(*std::move(listener), 2));
+  weft::StatusOr<TcpStream> healthy = co_await TcpStream::connect(addr);
+  weft::StatusOr<TcpStream> doomed = co_await TcpStream::connect(addr);
   if (!healthy.ok() || !doomed.ok()) {
     out.setup = healthy.ok() ? doomed.status() : healthy.status();
     co_return out;  // the server task is destroyed with the runtime
@@ -284,10 +285,10 @@ TEST_P(TcpTest, PeerResetFailsThatConnectionsReadNamingRecvAndTheErrnoWhileOther
   ASSERT_TRUE(r.setup.ok()) << r.setup;
   EXPECT_TRUE(r.echo_before.ok()) << r.echo_before;
   ASSERT_FALSE(r.reset_read.ok()) << "read " << *r.reset_read << " bytes from a reset connection";
-  const absl::Status& st = r.reset_read.status();
+  const weft::Status& st = r.reset_read.status();
   EXPECT_TRUE(contains(st.message(), "recv")) << st;
   EXPECT_TRUE(contains(st.message(), std::strerror(ECONNRESET))) << st;
-  EXPECT_EQ(st.code(), absl::StatusCode::kUnavailable) << st;
+  EXPECT_EQ(st.code(), weft::StatusCode::kUnavailable) << st;
   EXPECT_TRUE(r.echo_after.ok()) << r.echo_after;
   EXPECT_TRUE(r.server.ok()) << r.server;
 }
@@ -295,16 +296,16 @@ TEST_P(TcpTest, PeerResetFailsThatConnectionsReadNamingRecvAndTheErrnoWhileOther
 // --- addresses -------------------------------------------------------------------------------
 
 struct Addresses {
-  absl::Status status = absl::OkStatus();
-  absl::StatusOr<SocketAddress> listener_local = absl::UnknownError("not run");
-  absl::StatusOr<SocketAddress> client_local = absl::UnknownError("not run");
-  absl::StatusOr<SocketAddress> client_peer = absl::UnknownError("not run");
-  absl::StatusOr<SocketAddress> server_local = absl::UnknownError("not run");
-  absl::StatusOr<SocketAddress> server_peer = absl::UnknownError("not run");
-  absl::Status echo = absl::UnknownError("not run");
+  weft::Status status = weft::OkStatus();
+  weft::StatusOr<SocketAddress> listener_local = weft::UnknownError("not run");
+  weft::StatusOr<SocketAddress> client_local = weft::UnknownError("not run");
+  weft::StatusOr<SocketAddress> client_peer = weft::UnknownError("not run");
+  weft::StatusOr<SocketAddress> server_local = weft::UnknownError("not run");
+  weft::StatusOr<SocketAddress> server_peer = weft::UnknownError("not run");
+  weft::Status echo = weft::UnknownError("not run");
 };
 
-Task<absl::StatusOr<TcpStream>> accept_one(TcpListener* listener) {
+Task<weft::StatusOr<TcpStream>> accept_one(TcpListener* listener) {
   co_return co_await listener->accept();
 }
 
@@ -312,15 +313,15 @@ Task<absl::StatusOr<TcpStream>> accept_one(TcpListener* listener) {
 // once through the pair.
 Task<Addresses> connect_pair(SocketAddress bind_at) {
   Addresses out;
-  absl::StatusOr<TcpListener> listener = TcpListener::bind(bind_at);
+  weft::StatusOr<TcpListener> listener = TcpListener::bind(bind_at);
   if (!listener.ok()) {
     out.status = listener.status();
     co_return out;
   }
   out.listener_local = listener->local_addr();
-  JoinHandle<absl::StatusOr<TcpStream>> accepting = weft::spawn(accept_one(&*listener));
-  absl::StatusOr<TcpStream> client = co_await TcpStream::connect(*out.listener_local);
-  absl::StatusOr<TcpStream> server = co_await accepting;
+  JoinHandle<weft::StatusOr<TcpStream>> accepting = weft::spawn(accept_one(&*listener));
+  weft::StatusOr<TcpStream> client = co_await TcpStream::connect(*out.listener_local);
+  weft::StatusOr<TcpStream> server = co_await accepting;
   if (!client.ok() || !server.ok()) {
     out.status = client.ok() ? server.status() : client.status();
     co_return out;
@@ -330,10 +331,10 @@ Task<Addresses> connect_pair(SocketAddress bind_at) {
   out.server_local = server->local_addr();
   out.server_peer = server->peer_addr();
   const std::string hello = "hello over " + out.listener_local->to_string();
-  JoinHandle<absl::StatusOr<std::size_t>> echo = weft::spawn(echo_until_eof(*std::move(server)));
+  JoinHandle<weft::StatusOr<std::size_t>> echo = weft::spawn(echo_until_eof(*std::move(server)));
   out.echo = co_await echo_round_trip(*client, as_bytes(hello));
   out.echo.Update(client->shutdown_write());
-  absl::StatusOr<std::size_t> echoed = co_await echo;
+  weft::StatusOr<std::size_t> echoed = co_await echo;
   out.echo.Update(echoed.status());
   co_return out;
 }
@@ -376,7 +377,7 @@ bool ipv6_loopback_available() {
 TEST_P(TcpTest, Ipv6LoopbackBindsConnectsAndEchoes) {
   if (!ipv6_loopback_available()) GTEST_SKIP() << "::1 is not configured on this machine";
   auto rt = make_runtime();
-  absl::StatusOr<SocketAddress> at = SocketAddress::parse("[::1]:0");
+  weft::StatusOr<SocketAddress> at = SocketAddress::parse("[::1]:0");
   ASSERT_TRUE(at.ok()) << at.status();
   const Addresses r = rt->block_on(connect_pair(*at));
   expect_ends_agree(r, AF_INET6);
@@ -409,8 +410,8 @@ class ClosedPort {
   std::uint16_t port_ = 0;
 };
 
-Task<absl::Status> connect_status(SocketAddress addr) {
-  absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
+Task<weft::Status> connect_status(SocketAddress addr) {
+  weft::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
   co_return s.status();
 }
 
@@ -420,7 +421,7 @@ TEST_P(TcpTest, ConnectToAClosedPortFailsNamingConnectAndTheErrno) {
   auto rt = make_runtime();
   const int fds_before = open_fd_count();
   const SocketAddress addr = SocketAddress::ipv4_loopback(closed.port());
-  const absl::Status st = rt->block_on(connect_status(addr));
+  const weft::Status st = rt->block_on(connect_status(addr));
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(contains(st.message(), "connect")) << st;
   EXPECT_TRUE(contains(st.message(), addr.to_string())) << st;
@@ -429,56 +430,56 @@ TEST_P(TcpTest, ConnectToAClosedPortFailsNamingConnectAndTheErrno) {
   EXPECT_EQ(open_fd_count(), fds_before);
 }
 
-Task<absl::Status> bind_twice() {
-  absl::StatusOr<TcpListener> first = bind_loopback();
+Task<weft::Status> bind_twice() {
+  weft::StatusOr<TcpListener> first = bind_loopback();
   if (!first.ok()) co_return first.status();
-  absl::StatusOr<TcpListener> second = TcpListener::bind(*first->local_addr());
-  co_return second.ok() ? absl::UnknownError("bound the same port twice") : second.status();
+  weft::StatusOr<TcpListener> second = TcpListener::bind(*first->local_addr());
+  co_return second.ok() ? weft::UnknownError("bound the same port twice") : second.status();
 }
 
 TEST_P(TcpTest, BindingAPortThatIsListenedOnFailsNamingBind) {
   auto rt = make_runtime();
-  const absl::Status st = rt->block_on(bind_twice());
+  const weft::Status st = rt->block_on(bind_twice());
   EXPECT_TRUE(contains(st.message(), "bind")) << st;
   EXPECT_TRUE(contains(st.message(), std::strerror(EADDRINUSE))) << st;
 }
 
 // --- a read withdrawn by a timeout ------------------------------------------------------------
 
-Task<absl::StatusOr<std::size_t>> read_into(TcpStream* s, std::span<std::byte> buf) {
+Task<weft::StatusOr<std::size_t>> read_into(TcpStream* s, std::span<std::byte> buf) {
   co_return co_await s->read(buf);
 }
 
 struct WithdrawnRead {
-  absl::Status setup = absl::OkStatus();
-  absl::Status timed_out_read = absl::UnknownError("not run");
-  absl::Status echo_after = absl::UnknownError("not run");
+  weft::Status setup = weft::OkStatus();
+  weft::Status timed_out_read = weft::UnknownError("not run");
+  weft::Status echo_after = weft::UnknownError("not run");
 };
 
 Task<WithdrawnRead> read_withdrawn_by_timeout() {
   WithdrawnRead out;
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.setup = listener.status();
     co_return out;
   }
   const SocketAddress addr = *listener->local_addr();
-  JoinHandle<absl::StatusOr<std::size_t>> server =
+  JoinHandle<weft::StatusOr<std::size_t>> server =
       weft::spawn(echo_server(*std::move(listener), 1, nullptr));
-  absl::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
+  weft::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
   if (!s.ok()) {
     out.setup = s.status();
     co_return out;
   }
   std::byte buf[16];
   // Nobody sends: the read is parked in the reactor when the timeout destroys its task.
-  absl::StatusOr<absl::StatusOr<std::size_t>> r =
+  weft::StatusOr<weft::StatusOr<std::size_t>> r =
       co_await weft::timeout(std::chrono::milliseconds(30), read_into(&*s, buf));
   out.timed_out_read = r.status();
   // The withdrawn read left the stream's read slot free (a leftover would give EBUSY).
   out.echo_after = co_await echo_round_trip(*s, payload(3, 5000));
   out.echo_after.Update(s->shutdown_write());
-  absl::StatusOr<std::size_t> echoed = co_await server;
+  weft::StatusOr<std::size_t> echoed = co_await server;
   out.echo_after.Update(echoed.status());
   co_return out;
 }
@@ -487,7 +488,7 @@ TEST_P(TcpTest, AReadWithdrawnByATimeoutLeavesTheStreamUsable) {
   auto rt = make_runtime();
   const WithdrawnRead r = rt->block_on(read_withdrawn_by_timeout());
   ASSERT_TRUE(r.setup.ok()) << r.setup;
-  EXPECT_EQ(r.timed_out_read.code(), absl::StatusCode::kDeadlineExceeded) << r.timed_out_read;
+  EXPECT_EQ(r.timed_out_read.code(), weft::StatusCode::kDeadlineExceeded) << r.timed_out_read;
   EXPECT_TRUE(r.echo_after.ok()) << r.echo_after;
 }
 
@@ -498,8 +499,8 @@ TEST(SocketAddress, BadAddressStringsAreInvalidArgument) {
        {"", "127.0.0.1", "127.0.0.1:", ":80", "127.0.0.1:65536", "127.0.0.1:-1", "127.0.0.1:80x",
         "127.0.0.1: 80", "localhost:80", "1.2.3:80", "256.0.0.1:80", "::1:80", "[::1]", "[::1:80",
         "[127.0.0.1]:80", "[::g]:80", "127.0.0.1:99999999999999999999"}) {
-    absl::StatusOr<SocketAddress> a = SocketAddress::parse(bad);
-    EXPECT_EQ(a.status().code(), absl::StatusCode::kInvalidArgument)
+    weft::StatusOr<SocketAddress> a = SocketAddress::parse(bad);
+    EXPECT_EQ(a.status().code(), weft::StatusCode::kInvalidArgument)
         << "'" << bad << "' parsed as " << (a.ok() ? a->to_string() : a.status().ToString());
     if (!a.ok()) {
       EXPECT_TRUE(contains(a.status().message(), bad)) << a.status();
@@ -510,7 +511,7 @@ TEST(SocketAddress, BadAddressStringsAreInvalidArgument) {
 TEST(SocketAddress, GoodAddressStringsRoundTrip) {
   for (std::string_view good :
        {"127.0.0.1:8080", "0.0.0.0:0", "10.1.2.3:65535", "[::1]:8080", "[::]:0", "[fe80::1]:443"}) {
-    absl::StatusOr<SocketAddress> a = SocketAddress::parse(good);
+    weft::StatusOr<SocketAddress> a = SocketAddress::parse(good);
     ASSERT_TRUE(a.ok()) << good << ": " << a.status();
     EXPECT_EQ(a->to_string(), good);
   }
@@ -522,8 +523,8 @@ TEST(SocketAddress, GoodAddressStringsRoundTrip) {
 
 TEST(TcpListener, BindOutsideARuntimeIsFailedPrecondition) {
   const int before = open_fd_count();
-  absl::StatusOr<TcpListener> l = TcpListener::bind(SocketAddress::ipv4_loopback(0));
-  EXPECT_EQ(l.status().code(), absl::StatusCode::kFailedPrecondition) << l.status();
+  weft::StatusOr<TcpListener> l = TcpListener::bind(SocketAddress::ipv4_loopback(0));
+  EXPECT_EQ(l.status().code(), weft::StatusCode::kFailedPrecondition) << l.status();
   EXPECT_EQ(open_fd_count(), before) << "the refused bind leaked its socket";
 }
 

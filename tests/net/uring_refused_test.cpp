@@ -47,7 +47,7 @@ int child_checks() {
   }
   const std::string msg(uring.status().message());
   std::fprintf(stderr, "the refusal: %s\n", uring.status().ToString().c_str());
-  if (uring.status().code() != absl::StatusCode::kFailedPrecondition) return 3;
+  if (uring.status().code() != weft::StatusCode::kFailedPrecondition) return 3;
   if (msg.find("io_uring") == std::string::npos || msg.find("epoll") == std::string::npos) return 4;
   auto epoll = weft::Runtime::create(weft::RuntimeOptions::multi_thread(2, "mutex"));
   if (!epoll.ok()) return 5;

@@ -7,7 +7,7 @@
 #include <thread>
 #include <vector>
 
-#include "absl/status/status.h"
+#include "weft/status.hpp"
 #include "runtime/runtime_test_params.hpp"
 #include "weft/variants/registry.hpp"
 #include "weft/weft.hpp"
@@ -23,8 +23,8 @@ using weft::Task;
 Task<int> answer() { co_return 42; }
 
 // The status message names `bad` and every registered variant.
-void expect_names_value_and_variants(const absl::Status& status, const std::string& bad) {
-  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+void expect_names_value_and_variants(const weft::Status& status, const std::string& bad) {
+  EXPECT_EQ(status.code(), weft::StatusCode::kInvalidArgument) << status;
   const std::string message(status.message());
   EXPECT_NE(message.find(bad), std::string::npos) << "'" << bad << "' not named in: " << message;
   for (std::string_view v : Runtime::variants()) {
@@ -58,14 +58,14 @@ TEST(RuntimeCreate, RejectsAnUnknownVariantNamingItAndTheValidVariants) {
 TEST(RuntimeCreate, RejectsAnEmptyVariantName) {
   auto rt = Runtime::create(RuntimeOptions::multi_thread(1, ""));
   ASSERT_FALSE(rt.ok());
-  EXPECT_EQ(rt.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(rt.status().code(), weft::StatusCode::kInvalidArgument);
 }
 
 TEST(RuntimeCreate, RejectsZeroWorkersNamingTheBadValue) {
   for (std::string_view v : Runtime::variants()) {
     auto rt = Runtime::create(RuntimeOptions::multi_thread(0, std::string(v)));
     ASSERT_FALSE(rt.ok());
-    EXPECT_EQ(rt.status().code(), absl::StatusCode::kInvalidArgument) << rt.status();
+    EXPECT_EQ(rt.status().code(), weft::StatusCode::kInvalidArgument) << rt.status();
     const std::string message(rt.status().message());
     EXPECT_NE(message.find("worker"), std::string::npos) << message;
     // The bad value itself, as a number of its own ("got 0"), as the too-many message does.
@@ -77,7 +77,7 @@ TEST(RuntimeCreate, RejectsZeroWorkersNamingTheBadValue) {
 TEST(RuntimeCreate, RejectsAbsurdWorkerCountsNamingTheBadValue) {
   auto rt = Runtime::create(RuntimeOptions::multi_thread(100'000));
   ASSERT_FALSE(rt.ok());
-  EXPECT_EQ(rt.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(rt.status().code(), weft::StatusCode::kInvalidArgument);
   EXPECT_TRUE(names_number(std::string(rt.status().message()), "100000")) << rt.status();
 }
 

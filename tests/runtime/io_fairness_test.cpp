@@ -26,8 +26,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "net/net_test_util.hpp"
 #include "runtime/runtime_test_params.hpp"
 #include "weft/weft.hpp"
@@ -68,32 +67,32 @@ void busy_for(std::chrono::nanoseconds d) {
 // One end of a pair: reads the byte and writes it back, until the probe has run or the hops
 // reach the bound. Returning closes the stream, which ends the other end with EOF (its byte was
 // read, so nothing unread is left to turn the close into a reset).
-Task<absl::Status> relay(TcpStream stream, Scene* scene) {
+Task<weft::Status> relay(TcpStream stream, Scene* scene) {
   TcpStream s = std::move(stream);
   std::byte buf[64];
   scene->reading.fetch_add(1);
   for (;;) {
-    absl::StatusOr<std::size_t> n = co_await s.read(buf);
+    weft::StatusOr<std::size_t> n = co_await s.read(buf);
     if (!n.ok()) co_return n.status();
-    if (*n == 0) co_return absl::OkStatus();
+    if (*n == 0) co_return weft::OkStatus();
     busy_for(kHopWork);
     const std::uint64_t hops = scene->hops.fetch_add(1) + 1;
-    if (scene->probe_ran.load() || hops > scene->bound) co_return absl::OkStatus();
-    absl::Status w = co_await s.write_all(std::span(buf, *n));
+    if (scene->probe_ran.load() || hops > scene->bound) co_return weft::OkStatus();
+    weft::Status w = co_await s.write_all(std::span(buf, *n));
     if (!w.ok()) co_return w;
   }
 }
 
 // Reads the probe's one byte; returns how many hops had run by then.
-Task<absl::StatusOr<std::uint64_t>> probe(TcpStream stream, Scene* scene) {
+Task<weft::StatusOr<std::uint64_t>> probe(TcpStream stream, Scene* scene) {
   TcpStream s = std::move(stream);
   std::byte b[1];
   scene->reading.fetch_add(1);
-  absl::StatusOr<std::size_t> n = co_await s.read(b);
+  weft::StatusOr<std::size_t> n = co_await s.read(b);
   const std::uint64_t hops = scene->hops.load();
   scene->probe_ran.store(true);
   if (!n.ok()) co_return n.status();
-  if (*n != 1) co_return absl::DataLossError("the probe read EOF instead of its byte");
+  if (*n != 1) co_return weft::DataLossError("the probe read EOF instead of its byte");
   co_return hops;
 }
 
@@ -115,13 +114,13 @@ Task<void> gate(Scene* scene, std::size_t workers) {
 }
 
 struct Outcome {
-  absl::StatusOr<std::uint64_t> probe = absl::UnknownError("not run");
-  absl::Status relays = absl::OkStatus();
+  weft::StatusOr<std::uint64_t> probe = weft::UnknownError("not run");
+  weft::Status relays = weft::OkStatus();
 };
 
 Task<Outcome> scene_on(Scene* scene, std::size_t workers) {
   Outcome out;
-  absl::StatusOr<TcpListener> listener = bind_loopback();
+  weft::StatusOr<TcpListener> listener = bind_loopback();
   if (!listener.ok()) {
     out.probe = listener.status();
     co_return out;
@@ -130,12 +129,12 @@ Task<Outcome> scene_on(Scene* scene, std::size_t workers) {
   // Connection 0 is the probe's; 1..kPairs are the pairs'.
   std::vector<TcpStream> clients, servers;
   for (std::size_t i = 0; i < kPairs + 1; ++i) {
-    absl::StatusOr<TcpStream> c = co_await TcpStream::connect(addr);
+    weft::StatusOr<TcpStream> c = co_await TcpStream::connect(addr);
     if (!c.ok()) {
       out.probe = c.status();
       co_return out;
     }
-    absl::StatusOr<TcpStream> s = co_await listener->accept();
+    weft::StatusOr<TcpStream> s = co_await listener->accept();
     if (!s.ok()) {
       out.probe = s.status();
       co_return out;
@@ -144,8 +143,8 @@ Task<Outcome> scene_on(Scene* scene, std::size_t workers) {
     clients.push_back(*std::move(c));
     servers.push_back(*std::move(s));
   }
-  JoinHandle<absl::StatusOr<std::uint64_t>> p = weft::spawn(probe(std::move(servers[0]), scene));
-  std::vector<JoinHandle<absl::Status>> relays;
+  JoinHandle<weft::StatusOr<std::uint64_t>> p = weft::spawn(probe(std::move(servers[0]), scene));
+  std::vector<JoinHandle<weft::Status>> relays;
   for (std::size_t i = 1; i < kPairs + 1; ++i) {
     relays.push_back(weft::spawn(relay(std::move(servers[i]), scene)));
     relays.push_back(weft::spawn(relay(std::move(clients[i]), scene)));
@@ -158,7 +157,7 @@ Task<Outcome> scene_on(Scene* scene, std::size_t workers) {
   for (std::size_t i = 0; i < workers; ++i) weft::spawn(gate(scene, workers)).detach();
   out.probe = co_await p;
   for (auto& r : relays) {
-    absl::Status st = co_await r;
+    weft::Status st = co_await r;
     if (!st.ok() && out.relays.ok()) out.relays = st;
   }
   co_return out;  // clients[0], the probe's client end, closes here

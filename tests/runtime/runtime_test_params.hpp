@@ -347,7 +347,7 @@ class RuntimeTest : public ::testing::TestWithParam<RuntimeParam> {
  protected:
   // A runtime of this test's variant and flavor. Throws (failing the test) if create fails.
   std::unique_ptr<weft::Runtime> make_runtime() const {
-    absl::StatusOr<std::unique_ptr<weft::Runtime>> rt = weft::Runtime::create(GetParam().options());
+    weft::StatusOr<std::unique_ptr<weft::Runtime>> rt = weft::Runtime::create(GetParam().options());
     if (!rt.ok()) throw std::runtime_error("Runtime::create failed: " + rt.status().ToString());
     return *std::move(rt);
   }

@@ -16,8 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "runtime/runtime_test_params.hpp"
 #include "scheduler/driver.hpp"  // white-box: the runtime's timers
 #include "weft/weft.hpp"
@@ -332,9 +331,9 @@ Task<int> answer_now() { co_return 7; }
 Task<void> nothing_after(steady_clock::duration d) { co_await weft::sleep_for(d); }
 
 struct FastTimeouts {
-  absl::StatusOr<int> immediate = absl::UnknownError("not run");
-  absl::StatusOr<int> after_sleep = absl::UnknownError("not run");
-  absl::Status void_task = absl::UnknownError("not run");
+  weft::StatusOr<int> immediate = weft::UnknownError("not run");
+  weft::StatusOr<int> after_sleep = weft::UnknownError("not run");
+  weft::Status void_task = weft::UnknownError("not run");
   steady_clock::duration took{};
   std::size_t pending_after = 1;
 };
@@ -376,7 +375,7 @@ Task<int> slow_spinner(std::atomic<int>* destroyed) {
 }
 
 struct SlowTimeout {
-  absl::StatusOr<int> result = absl::UnknownError("not run");
+  weft::StatusOr<int> result = weft::UnknownError("not run");
   steady_clock::duration took{};
   int destroyed_at_return = -1;
   std::size_t pending_after = 1;
@@ -394,7 +393,7 @@ Task<SlowTimeout> time_out(Task<int> task, steady_clock::duration limit,
 }
 
 void expect_deadline_exceeded(const SlowTimeout& r, steady_clock::duration limit) {
-  EXPECT_EQ(r.result.status().code(), absl::StatusCode::kDeadlineExceeded) << r.result.status();
+  EXPECT_EQ(r.result.status().code(), weft::StatusCode::kDeadlineExceeded) << r.result.status();
   EXPECT_GE(r.took, limit);
   EXPECT_EQ(r.destroyed_at_return, 1) << "timeout() returned before the slow task was destroyed";
   EXPECT_EQ(r.pending_after, 0u);

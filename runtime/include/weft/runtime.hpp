@@ -14,7 +14,7 @@
 #include <stdexcept>
 #include <string_view>
 
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "weft/runtime_options.hpp"
 #include "weft/scheduler/scheduler_base.hpp"
 #include "weft/scheduler/stats.hpp"
@@ -38,7 +38,7 @@ JoinHandle<T> spawn_on(SchedulerBase& scheduler, Task<T> task) {
 class Runtime {
  public:
   // Fails with InvalidArgument for an unknown variant or zero workers.
-  static absl::StatusOr<std::unique_ptr<Runtime>> create(RuntimeOptions options);
+  static weft::StatusOr<std::unique_ptr<Runtime>> create(RuntimeOptions options);
 
   // The variant names create() accepts.
   static std::span<const std::string_view> variants();

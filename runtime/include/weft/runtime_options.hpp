@@ -24,34 +24,49 @@ struct StealOverrides {
   std::optional<variants::BackoffMode> backoff;
 };
 
-// The I/O backend behind the runtime's reactor (io/backend.hpp). On Linux both are compiled in
-// and chosen here; elsewhere the one the platform has. kUring fails Runtime::create with
-// FailedPrecondition (naming the reason) where the kernel refuses io_uring.
+// The I/O backend behind the runtime's reactor (io/backend.hpp). A build has its platform's:
+//   Linux    epoll (the default) and io_uring, both compiled in and chosen here; kUring fails
+//            Runtime::create with FailedPrecondition (naming the reason) where the kernel
+//            refuses io_uring
+//   Windows  IOCP
+//   macOS, the BSDs  kqueue
+// Asking for one the build does not have fails Runtime::create with InvalidArgument.
 enum class IoBackend {
-  kEpoll,  // readiness: try the syscall, park on EAGAIN, perform it when the fd is ready
-  kUring,  // completion: the kernel performs the operation; one io_uring_enter per driver turn
+  kEpoll,   // readiness: try the syscall, park on EAGAIN, perform it when the fd is ready
+  kUring,   // completion: the kernel performs the operation; one io_uring_enter per driver turn
+  kIocp,    // completion: overlapped Winsock calls reaped from one I/O completion port
+  kKqueue,  // readiness, as epoll, through kevent
 };
 
-// "epoll", "uring".
+// "epoll", "uring", "iocp", "kqueue".
 std::string_view io_backend_name(IoBackend io);
 // The backend of that name, if this build has it.
 std::optional<IoBackend> parse_io_backend(std::string_view name);
-// The backends this build can run, in the order of IoBackend.
+// The backends this build can run, in the order of IoBackend; the first is the default.
 std::span<const IoBackend> io_backends();
+
+// This platform's default backend (the first of io_backends()).
+#if defined(_WIN32)
+inline constexpr IoBackend kDefaultIoBackend = IoBackend::kIocp;
+#elif defined(__linux__)
+inline constexpr IoBackend kDefaultIoBackend = IoBackend::kEpoll;
+#else
+inline constexpr IoBackend kDefaultIoBackend = IoBackend::kKqueue;
+#endif
 
 struct RuntimeOptions {
   std::string variant = "mutex";  // a name from Runtime::variants()
   std::size_t workers = 1;        // ignored (1) for current_thread
   Flavor flavor = Flavor::kMultiThread;
   StealOverrides steal = {};
-  IoBackend io = IoBackend::kEpoll;
+  IoBackend io = kDefaultIoBackend;
 
   static RuntimeOptions multi_thread(std::size_t workers, std::string variant = "mutex",
-                                     IoBackend io = IoBackend::kEpoll) {
+                                     IoBackend io = kDefaultIoBackend) {
     return {std::move(variant), workers, Flavor::kMultiThread, {}, io};
   }
   static RuntimeOptions current_thread(std::string variant = "mutex",
-                                       IoBackend io = IoBackend::kEpoll) {
+                                       IoBackend io = kDefaultIoBackend) {
     return {std::move(variant), 1, Flavor::kCurrentThread, {}, io};
   }
 };

@@ -69,8 +69,9 @@
 //   b.has_sources()                 whether any fd is registered (a poll would find nothing).
 //   b.stats()                       the syscalls made so far (IoStats).
 //
-// On Linux both backends are compiled in and RuntimeOptions::io picks one per runtime; other
-// platforms will have the one they have.
+// On Linux both epoll and io_uring are compiled in and RuntimeOptions::io picks one per runtime;
+// Windows has IOCP (io/iocp_backend.*), macOS and the BSDs kqueue (io/kqueue_backend.*). The
+// platform-specific socket calls outside the backends live in net/sys.hpp.
 //
 // Synchronization map:
 //   [B1] relaxed RMW/load of the statistics counters: values for Runtime::stats(), no ordering.
@@ -88,7 +89,7 @@
 #include <memory>
 #include <optional>
 
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "io/operation.hpp"
 #include "weft/runtime_options.hpp"
 #include "weft/scheduler/stats.hpp"
@@ -104,13 +105,13 @@ struct Source {
 
 class Backend {
  public:
-  static absl::StatusOr<std::unique_ptr<Backend>> create(IoBackend kind);
+  static weft::StatusOr<std::unique_ptr<Backend>> create(IoBackend kind);
   virtual ~Backend() = default;
   Backend(const Backend&) = delete;
   Backend& operator=(const Backend&) = delete;
 
   virtual IoBackend kind() const = 0;
-  virtual absl::StatusOr<Source*> register_fd(int fd) = 0;
+  virtual weft::StatusOr<Source*> register_fd(net::NativeSocket socket) = 0;
   virtual void close(Source* source) = 0;
   virtual bool submit(Source& source, Operation& op, MakeWaker make_waker) = 0;
   virtual bool cancel(Source& source, Operation& op) = 0;

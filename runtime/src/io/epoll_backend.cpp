@@ -117,7 +117,7 @@ Waker try_complete(EpollBackend::Source& s, Operation*& slot, std::uint64_t& cal
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Backend>> EpollBackend::create() {
+weft::StatusOr<std::unique_ptr<Backend>> EpollBackend::create() {
   const int epfd = ::epoll_create1(EPOLL_CLOEXEC);
   if (epfd < 0) return errno_status("epoll_create1", errno);
   const int evfd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -145,7 +145,7 @@ EpollBackend::~EpollBackend() {
   ::close(epfd_);
 }
 
-absl::StatusOr<io::Source*> EpollBackend::register_fd(int fd) {
+weft::StatusOr<io::Source*> EpollBackend::register_fd(int fd) {
   auto source = std::make_unique<Source>(fd);
   epoll_event ev{};
   ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;

@@ -39,7 +39,7 @@
 #include <optional>
 #include <vector>
 
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "io/backend.hpp"
 #include "io/operation.hpp"
 #include "weft/scheduler/spin_lock.hpp"
@@ -69,11 +69,11 @@ class EpollBackend final : public Backend {
     std::uint32_t write_edges = 0;
   };
 
-  static absl::StatusOr<std::unique_ptr<Backend>> create();
+  static weft::StatusOr<std::unique_ptr<Backend>> create();
   ~EpollBackend() override;
 
   IoBackend kind() const override { return IoBackend::kEpoll; }
-  absl::StatusOr<io::Source*> register_fd(int fd) override;
+  weft::StatusOr<io::Source*> register_fd(int fd) override;
   void close(io::Source* source) override;
   bool submit(io::Source& source, Operation& op, MakeWaker make_waker) override;
   bool cancel(io::Source& source, Operation& op) override;

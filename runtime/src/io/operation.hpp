@@ -5,11 +5,10 @@
 // could not complete at once completes later (completion style, backend.hpp).
 #pragma once
 
-#include <sys/socket.h>
-
 #include <cstddef>
 #include <cstdint>
 
+#include "weft/net/native_socket.hpp"
 #include "weft/task/waker.hpp"
 
 namespace weft::io {
@@ -46,7 +45,8 @@ struct Operation {
   // kConnect: the address to connect to. kAccept: the peer's address, filled in.
   sockaddr_storage addr{};
   socklen_t addrlen = sizeof(sockaddr_storage);
-  // >= 0: bytes moved (recv/send), the accepted fd (accept), 0 (connect). < 0: -errno.
+  // >= 0: bytes moved (recv/send), the accepted socket (accept, a NativeSocket), 0 (connect).
+  // < 0: -errno (Winsock errors as the errno of the same meaning).
   std::int64_t result = 0;
   // Woken (from the backend's poll) when a pending operation completes.
   Waker waker;

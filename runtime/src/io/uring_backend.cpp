@@ -30,7 +30,6 @@ namespace {
 constexpr std::uint64_t kWakeTag = 1;    // the eventfd read
 constexpr std::uint64_t kCancelTag = 2;  // an ASYNC_CANCEL's own completion
 constexpr std::uint64_t kGenMask = 15;   // Slot is 16-aligned
-constexpr std::size_t kMaxStaging = 64 * 1024;  // a larger recv or send moves this much per turn
 constexpr unsigned kSqEntries = 1024;
 constexpr unsigned kCqEntries = 16384;  // completions the kernel can post before we reap
 
@@ -44,54 +43,6 @@ std::uint64_t tag_of(const Slot& slot) {
   return reinterpret_cast<std::uintptr_t>(&slot) | slot.gen;
 }
 
-void ensure_capacity(Slot& slot, std::size_t n) {
-  if (slot.cap >= n) return;
-  slot.buf = std::make_unique_for_overwrite<std::byte[]>(n);
-  slot.cap = n;
-}
-
-// Under the source's lock, into the caller's Operation ([O1]): the result of the slot's
-// operation, with what the kernel wrote into the backend's memory.
-void complete_into(Slot& slot, Operation& op, std::int32_t res) {
-  if (slot.code == OpCode::kRecv && res > 0) std::memcpy(op.buf, slot.buf.get(), res);
-  if (slot.code == OpCode::kAccept && res >= 0) {
-    std::memcpy(&op.addr, &slot.addr, std::min<std::size_t>(slot.addrlen, sizeof(op.addr)));
-    op.addrlen = slot.addrlen;
-  }
-  op.result = res;
-}
-
-// Under the source's lock: what a withdrawn operation produced ([O3]). Bytes received, an EOF
-// or error after them, and an accepted connection are kept for the next operation; a send's
-// count and a connect's outcome have nobody to go to.
-void stash(Slot& slot, std::int32_t res) {
-  if (res == -ECANCELED) return;
-  if (slot.code == OpCode::kRecv) {
-    slot.has_stash = true;
-    slot.stash_result = res;
-    slot.stash_off = 0;
-    slot.stash_len = res > 0 ? static_cast<std::size_t>(res) : 0;
-  } else if (slot.code == OpCode::kAccept && res >= 0) {
-    slot.has_stash = true;
-    slot.stash_result = res;
-  }
-}
-
-// Under the source's lock: hands the stash to `op` (a recv takes what fits; the rest stays).
-void take_stash(Slot& slot, Operation& op) {
-  if (slot.stash_len > 0) {
-    const std::size_t n = std::min(op.len, slot.stash_len);
-    std::memcpy(op.buf, slot.buf.get() + slot.stash_off, n);
-    slot.stash_off += n;
-    slot.stash_len -= n;
-    slot.has_stash = slot.stash_len > 0;
-    op.result = static_cast<std::int64_t>(n);
-    return;
-  }
-  complete_into(slot, op, static_cast<std::int32_t>(slot.stash_result));
-  slot.has_stash = false;
-}
-
 std::string disabled_hint() {
   std::ifstream f("/proc/sys/kernel/io_uring_disabled");
   std::string v;
@@ -101,7 +52,7 @@ std::string disabled_hint() {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Backend>> UringBackend::create() {
+weft::StatusOr<std::unique_ptr<Backend>> UringBackend::create() {
   const int evfd = ::eventfd(0, EFD_CLOEXEC);  // blocking: the ring's read of it waits
   if (evfd < 0) return errno_status("eventfd", errno);
   std::unique_ptr<UringBackend> b(new UringBackend(evfd));
@@ -110,14 +61,14 @@ absl::StatusOr<std::unique_ptr<Backend>> UringBackend::create() {
   params.cq_entries = kCqEntries;
   const int r = io_uring_queue_init_params(kSqEntries, &b->ring_, &params);
   if (r < 0) {
-    return absl::FailedPreconditionError(
+    return weft::FailedPreconditionError(
         "weft: io_uring is not available here: io_uring_setup: " + std::string(std::strerror(-r)) +
         disabled_hint() + "; a seccomp filter or container policy may refuse it too. Use io=epoll");
   }
   b->ring_ready_ = true;
   const unsigned need = IORING_FEAT_NODROP | IORING_FEAT_EXT_ARG;
   if ((params.features & need) != need) {
-    return absl::FailedPreconditionError(
+    return weft::FailedPreconditionError(
         "weft: this kernel's io_uring lacks NODROP or EXT_ARG (Linux 5.11 or later needed). Use "
         "io=epoll");
   }
@@ -151,7 +102,7 @@ UringBackend::~UringBackend() {
   ::close(eventfd_);
 }
 
-absl::StatusOr<io::Source*> UringBackend::register_fd(int fd) {
+weft::StatusOr<io::Source*> UringBackend::register_fd(int fd) {
   auto* source = new Source(fd);
   sources_.fetch_add(1, std::memory_order_relaxed);  // [U1] relaxed: a hint
   return source;
@@ -175,7 +126,7 @@ void UringBackend::close(io::Source* base) {
       }
       ++i;
       if (slot->in_flight && !slot->cancel_sent) send_cancel(*slot);
-      if (slot->has_stash && slot->code == OpCode::kAccept) {
+      if (slot->stashed_connection()) {
         ::close(static_cast<int>(slot->stash_result));  // a connection nobody will take
         count_syscalls();
       }
@@ -215,7 +166,7 @@ bool UringBackend::submit(io::Source& base, Operation& op, MakeWaker make_waker)
     return true;
   }
   if (slot.has_stash) {  // a withdrawn operation's result, still to be handed out ([O3])
-    take_stash(slot, op);
+    slot.take_stash(op);
     return true;
   }
   op.waker = make_waker();
@@ -252,14 +203,14 @@ void UringBackend::start(Slot& slot) {
   slot.code = op.code;
   const int fd = slot.source->fd;
   const std::uint64_t tag = tag_of(slot);
-  const std::size_t n = std::min(op.len, kMaxStaging);
+  const std::size_t n = std::min(op.len, Slot::kMaxStaging);
   switch (op.code) {
     case OpCode::kRecv:
-      ensure_capacity(slot, n);
+      slot.ensure_capacity(n);
       queue(tag, [&](io_uring_sqe* sqe) { io_uring_prep_recv(sqe, fd, slot.buf.get(), n, 0); });
       break;
     case OpCode::kSend:
-      ensure_capacity(slot, n);
+      slot.ensure_capacity(n);
       std::memcpy(slot.buf.get(), op.buf, n);  // [O2]: the kernel reads the backend's copy
       queue(tag, [&](io_uring_sqe* sqe) {
         io_uring_prep_send(sqe, fd, slot.buf.get(), n, MSG_NOSIGNAL);
@@ -414,13 +365,13 @@ Waker UringBackend::reap(std::uint64_t tag, std::int32_t res) {
     slot.in_flight = false;
     slot.cancel_sent = false;
     if (slot.owner != nullptr && slot.owner_started && !stopped) {
-      complete_into(slot, *slot.owner, res);
+      slot.complete_into(*slot.owner, res);
       waker = std::move(slot.owner->waker);
       slot.owner = nullptr;
       slot.owner_started = false;
     } else {
       if (s.fd >= 0) {
-        stash(slot, res);
+        slot.stash(res);
       } else if (slot.code == OpCode::kAccept && res >= 0) {
         ::close(res);  // closed meanwhile: a connection nobody will take
         count_syscalls();
@@ -429,7 +380,7 @@ Waker UringBackend::reap(std::uint64_t tag, std::int32_t res) {
         slot.owner_started = false;  // nothing in flight for it: cancel() sends no cancel
       } else if (slot.owner != nullptr) {  // an operation waited behind the withdrawn one
         if (slot.has_stash) {
-          take_stash(slot, *slot.owner);
+          slot.take_stash(*slot.owner);
           waker = std::move(slot.owner->waker);
           slot.owner = nullptr;
         } else {

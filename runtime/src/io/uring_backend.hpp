@@ -47,9 +47,10 @@
 #include <optional>
 #include <unordered_set>
 
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "io/backend.hpp"
 #include "io/operation.hpp"
+#include "io/staging.hpp"
 #include "weft/scheduler/spin_lock.hpp"
 
 namespace weft::io {
@@ -58,26 +59,11 @@ class UringBackend final : public Backend {
  public:
   struct Source;
 
-  // One side of a source (read: accept, recv; write: connect, send).
-  struct alignas(16) Slot {
+  // One side of a source (read: accept, recv; write: connect, send), with its staging
+  // (io/staging.hpp).
+  struct alignas(16) Slot : StagingSide {
     Source* source = nullptr;
-    Operation* owner = nullptr;  // the caller's pending operation ([O1]); null when none
-    bool owner_started = false;  // owner's SQE was queued (false: it waits behind a withdrawn one)
-    bool in_flight = false;      // the kernel holds an operation of this slot
-    bool cancel_sent = false;    // an ASYNC_CANCEL for the one in flight was queued
-    std::uint8_t gen = 0;        // of the operation in flight (user_data's low bits)
-    OpCode code = OpCode::kRecv; // of the operation in flight
-    // Staging ([O2]): recv lands here, send is copied here.
-    std::unique_ptr<std::byte[]> buf;
-    std::size_t cap = 0;
-    // What a withdrawn operation produced after its caller left ([O3]): recv bytes at
-    // buf[stash_off, stash_off + stash_len) when stash_len > 0; otherwise, when has_stash, a
-    // recv's EOF or error or an accept's fd (with its address in addr).
-    bool has_stash = false;
-    std::int64_t stash_result = 0;
-    std::size_t stash_off = 0, stash_len = 0;
-    sockaddr_storage addr{};  // accept: the peer's address (kernel-written); connect: the target
-    socklen_t addrlen = 0;
+    std::uint8_t gen = 0;  // of the operation in flight (user_data's low bits)
   };
 
   struct Source : io::Source {
@@ -90,11 +76,11 @@ class UringBackend final : public Backend {
     Slot read, write;
   };
 
-  static absl::StatusOr<std::unique_ptr<Backend>> create();
+  static weft::StatusOr<std::unique_ptr<Backend>> create();
   ~UringBackend() override;
 
   IoBackend kind() const override { return IoBackend::kUring; }
-  absl::StatusOr<io::Source*> register_fd(int fd) override;
+  weft::StatusOr<io::Source*> register_fd(int fd) override;
   void close(io::Source* source) override;
   bool submit(io::Source& source, Operation& op, MakeWaker make_waker) override;
   bool cancel(io::Source& source, Operation& op) override;

@@ -1,27 +1,28 @@
 // SocketAddress parsing and printing (inet_pton / inet_ntop).
 #include "weft/net/address.hpp"
 
+#if !defined(_WIN32)
 #include <arpa/inet.h>
+#endif
 
 #include <charconv>
 #include <cstring>
 
-#include "absl/status/status.h"
-#include "fmt/format.h"
+#include "weft/status.hpp"
 
 namespace weft::net {
 
 namespace {
 
-absl::Status bad(std::string_view text, std::string_view why) {
-  return absl::InvalidArgumentError("weft: bad socket address '" + std::string(text) + "': " +
+weft::Status bad(std::string_view text, std::string_view why) {
+  return weft::InvalidArgumentError("weft: bad socket address '" + std::string(text) + "': " +
                                     std::string(why) +
                                     " (expected 127.0.0.1:8080 or [::1]:8080)");
 }
 
 }  // namespace
 
-absl::StatusOr<SocketAddress> SocketAddress::parse(std::string_view text) {
+weft::StatusOr<SocketAddress> SocketAddress::parse(std::string_view text) {
   const std::size_t colon = text.rfind(':');
   if (colon == std::string_view::npos) return bad(text, "no port");
   std::string_view host = text.substr(0, colon);
@@ -92,12 +93,12 @@ std::string SocketAddress::to_string() const {
   char buf[INET6_ADDRSTRLEN] = {};
   if (family() == AF_INET) {
     ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, buf, sizeof(buf));
-    return fmt::format("{}:{}", buf, port());
+    return std::string(buf) + ":" + std::to_string(port());
   }
   if (family() == AF_INET6) {
     ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, buf,
                 sizeof(buf));
-    return fmt::format("[{}]:{}", buf, port());
+    return "[" + std::string(buf) + "]:" + std::to_string(port());
   }
   return "(unspecified)";
 }

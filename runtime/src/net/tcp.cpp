@@ -3,10 +3,6 @@
 // Synchronization map: [N1] is defined in weft/net/tcp.hpp (the EMFILE backoff counter).
 #include "weft/net/tcp.hpp"
 
-#include <netinet/tcp.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
@@ -16,6 +12,7 @@
 #include "weft/io/errors.hpp"
 #include "io/op_awaiter.hpp"
 #include "net/accept_policy.hpp"
+#include "net/sys.hpp"
 #include "scheduler/driver.hpp"
 #include "weft/scheduler/scheduler_base.hpp"
 #include "weft/spawn.hpp"
@@ -25,45 +22,35 @@ namespace weft::net {
 
 namespace {
 
-absl::StatusOr<std::shared_ptr<detail::Driver>> current_driver(const char* what) {
+weft::StatusOr<std::shared_ptr<detail::Driver>> current_driver(const char* what) {
   detail::SchedulerBase* s = detail::context().scheduler;
   if (s == nullptr) {
-    return absl::FailedPreconditionError(std::string("weft: ") + what +
+    return weft::FailedPreconditionError(std::string("weft: ") + what +
                                          " called outside a runtime's task");
   }
   return s->shared_driver();
 }
 
-absl::StatusOr<int> new_socket(int family) {
-  const int fd = ::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return io::errno_status("socket", errno);
-  return fd;
-}
-
-void enable_nodelay(int fd) {
-  const int one = 1;
-  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-}
+void enable_nodelay(NativeSocket fd) { sys::set_option(fd, IPPROTO_TCP, TCP_NODELAY, 1); }
 
 // The error of an operation on `socket` that failed with `err`. ECANCELED from a backend that was
 // shut down ([O7] in io/backend.hpp) means the socket's runtime is shutting down or gone: say so
 // (FailedPrecondition), rather than "Operation canceled", which a closed socket gives.
-absl::Status io_error(const Socket& socket, std::string_view op, int err) {
+weft::Status io_error(const Socket& socket, std::string_view op, int err) {
   if (err == ECANCELED && socket.is_open() && socket.driver().io().is_shut_down()) {
-    return absl::FailedPreconditionError("weft: " + std::string(op) +
+    return weft::FailedPreconditionError("weft: " + std::string(op) +
                                          ": the runtime is shut down (ECANCELED)");
   }
   return io::errno_status(op, err);
 }
 
-absl::StatusOr<SocketAddress> name_of(int fd, bool peer) {
+weft::StatusOr<SocketAddress> name_of(NativeSocket fd, bool peer) {
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
-  auto* sa = reinterpret_cast<sockaddr*>(&ss);
-  if ((peer ? ::getpeername(fd, sa, &len) : ::getsockname(fd, sa, &len)) != 0) {
-    return io::errno_status(peer ? "getpeername" : "getsockname", errno);
+  if (sys::name_of(fd, peer, &ss, &len) != 0) {
+    return io::errno_status(peer ? "getpeername" : "getsockname", sys::last_error());
   }
-  return SocketAddress::from_native(sa, len);
+  return SocketAddress::from_native(reinterpret_cast<const sockaddr*>(&ss), len);
 }
 
 }  // namespace
@@ -75,53 +62,53 @@ Socket& Socket::operator=(Socket&& other) noexcept {
     close();
     driver_ = std::move(other.driver_);
     source_ = std::exchange(other.source_, nullptr);
-    fd_ = std::exchange(other.fd_, -1);
+    fd_ = std::exchange(other.fd_, kNoSocket);
   }
   return *this;
 }
 
-absl::StatusOr<Socket> Socket::adopt(int fd) {
-  absl::StatusOr<std::shared_ptr<detail::Driver>> driver = current_driver("socket registration");
+weft::StatusOr<Socket> Socket::adopt(NativeSocket fd) {
+  weft::StatusOr<std::shared_ptr<detail::Driver>> driver = current_driver("socket registration");
   if (!driver.ok()) {
-    ::close(fd);
+    sys::close(fd);
     return driver.status();
   }
   return adopt(std::move(*driver), fd);
 }
 
-absl::StatusOr<Socket> Socket::adopt(std::shared_ptr<detail::Driver> driver, int fd) {
-  absl::StatusOr<io::Source*> source = driver->io().register_fd(fd);
+weft::StatusOr<Socket> Socket::adopt(std::shared_ptr<detail::Driver> driver, NativeSocket fd) {
+  weft::StatusOr<io::Source*> source = driver->io().register_fd(fd);
   if (!source.ok()) {
-    ::close(fd);
+    sys::close(fd);
     return source.status();
   }
   return Socket(std::move(driver), *source, fd);
 }
 
-int Socket::fd() const { return source_ == nullptr ? -1 : fd_; }
+NativeSocket Socket::fd() const { return source_ == nullptr ? kNoSocket : fd_; }
 
 void Socket::close() {
   if (source_ != nullptr) driver_->io().close(std::exchange(source_, nullptr));
-  fd_ = -1;
+  fd_ = kNoSocket;
   driver_.reset();
 }
 
-absl::StatusOr<SocketAddress> Socket::local_addr() const {
-  if (!is_open()) return absl::FailedPreconditionError("weft: local_addr of a closed socket");
+weft::StatusOr<SocketAddress> Socket::local_addr() const {
+  if (!is_open()) return weft::FailedPreconditionError("weft: local_addr of a closed socket");
   return name_of(fd(), /*peer=*/false);
 }
 
-absl::StatusOr<SocketAddress> Socket::peer_addr() const {
-  if (!is_open()) return absl::FailedPreconditionError("weft: peer_addr of a closed socket");
+weft::StatusOr<SocketAddress> Socket::peer_addr() const {
+  if (!is_open()) return weft::FailedPreconditionError("weft: peer_addr of a closed socket");
   return name_of(fd(), /*peer=*/true);
 }
 
 // --- TcpStream ------------------------------------------------------------------------------
 
-Task<absl::StatusOr<TcpStream>> TcpStream::connect(SocketAddress addr) {
-  absl::StatusOr<int> fd = new_socket(addr.family());
+Task<weft::StatusOr<TcpStream>> TcpStream::connect(SocketAddress addr) {
+  weft::StatusOr<NativeSocket> fd = sys::open_stream(addr.family());
   if (!fd.ok()) co_return fd.status();
-  absl::StatusOr<Socket> socket = Socket::adopt(*fd);
+  weft::StatusOr<Socket> socket = Socket::adopt(*fd);
   if (!socket.ok()) co_return socket.status();
   enable_nodelay(socket->fd());
   detail::IoOp op(socket->driver().io(), socket->source(), io::OpCode::kConnect);
@@ -132,8 +119,8 @@ Task<absl::StatusOr<TcpStream>> TcpStream::connect(SocketAddress addr) {
   co_return TcpStream(std::move(*socket));
 }
 
-Task<absl::StatusOr<std::size_t>> TcpStream::read(std::span<std::byte> buf) {
-  if (!is_open()) co_return absl::FailedPreconditionError("weft: read on a closed stream");
+Task<weft::StatusOr<std::size_t>> TcpStream::read(std::span<std::byte> buf) {
+  if (!is_open()) co_return weft::FailedPreconditionError("weft: read on a closed stream");
   if (!detail::consume_budget()) co_await yield_now();
   detail::IoOp op(socket_.driver().io(), socket_.source(), io::OpCode::kRecv);
   op.op().buf = buf.data();
@@ -143,8 +130,8 @@ Task<absl::StatusOr<std::size_t>> TcpStream::read(std::span<std::byte> buf) {
   co_return static_cast<std::size_t>(r);
 }
 
-Task<absl::StatusOr<std::size_t>> TcpStream::write(std::span<const std::byte> buf) {
-  if (!is_open()) co_return absl::FailedPreconditionError("weft: write on a closed stream");
+Task<weft::StatusOr<std::size_t>> TcpStream::write(std::span<const std::byte> buf) {
+  if (!is_open()) co_return weft::FailedPreconditionError("weft: write on a closed stream");
   if (!detail::consume_budget()) co_await yield_now();
   detail::IoOp op(socket_.driver().io(), socket_.source(), io::OpCode::kSend);
   op.op().buf = const_cast<std::byte*>(buf.data());
@@ -154,48 +141,47 @@ Task<absl::StatusOr<std::size_t>> TcpStream::write(std::span<const std::byte> bu
   co_return static_cast<std::size_t>(r);
 }
 
-Task<absl::Status> TcpStream::write_all(std::span<const std::byte> buf) {
+Task<weft::Status> TcpStream::write_all(std::span<const std::byte> buf) {
   while (!buf.empty()) {
-    absl::StatusOr<std::size_t> n = co_await write(buf);
+    weft::StatusOr<std::size_t> n = co_await write(buf);
     if (!n.ok()) co_return n.status();
     buf = buf.subspan(*n);
   }
-  co_return absl::OkStatus();
+  co_return weft::OkStatus();
 }
 
-absl::Status TcpStream::shutdown_write() {
-  if (!is_open()) return absl::FailedPreconditionError("weft: shutdown_write on a closed stream");
-  if (::shutdown(socket_.fd(), SHUT_WR) != 0) return io::errno_status("shutdown(SHUT_WR)", errno);
-  return absl::OkStatus();
-}
-
-absl::Status TcpStream::set_nodelay(bool on) {
-  const int v = on ? 1 : 0;
-  if (::setsockopt(socket_.fd(), IPPROTO_TCP, TCP_NODELAY, &v, sizeof(v)) != 0) {
-    return io::errno_status("setsockopt(TCP_NODELAY)", errno);
+weft::Status TcpStream::shutdown_write() {
+  if (!is_open()) return weft::FailedPreconditionError("weft: shutdown_write on a closed stream");
+  if (sys::shutdown_write(socket_.fd()) != 0) {
+    return io::errno_status("shutdown(SHUT_WR)", sys::last_error());
   }
-  return absl::OkStatus();
+  return weft::OkStatus();
+}
+
+weft::Status TcpStream::set_nodelay(bool on) {
+  if (sys::set_option(socket_.fd(), IPPROTO_TCP, TCP_NODELAY, on ? 1 : 0) != 0) {
+    return io::errno_status("setsockopt(TCP_NODELAY)", sys::last_error());
+  }
+  return weft::OkStatus();
 }
 
 // --- TcpListener ----------------------------------------------------------------------------
 
-absl::StatusOr<TcpListener> TcpListener::bind(const SocketAddress& addr, int backlog) {
-  absl::StatusOr<int> fd = new_socket(addr.family());
+weft::StatusOr<TcpListener> TcpListener::bind(const SocketAddress& addr, int backlog) {
+  weft::StatusOr<NativeSocket> fd = sys::open_stream(addr.family());
   if (!fd.ok()) return fd.status();
-  const int one = 1;
-  if (::setsockopt(*fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-      ::bind(*fd, addr.native(), addr.native_len()) != 0 || ::listen(*fd, backlog) != 0) {
-    const int err = errno;
-    ::close(*fd);
+  if (sys::bind_and_listen(*fd, addr.native(), addr.native_len(), backlog) != 0) {
+    const int err = sys::last_error();
+    sys::close(*fd);
     return io::errno_status("bind/listen on " + addr.to_string(), err);
   }
-  absl::StatusOr<Socket> socket = Socket::adopt(*fd);
+  weft::StatusOr<Socket> socket = Socket::adopt(*fd);
   if (!socket.ok()) return socket.status();
   return TcpListener(std::move(*socket));
 }
 
-Task<absl::StatusOr<TcpStream>> TcpListener::accept() {
-  if (!socket_.is_open()) co_return absl::FailedPreconditionError("weft: accept on a closed listener");
+Task<weft::StatusOr<TcpStream>> TcpListener::accept() {
+  if (!socket_.is_open()) co_return weft::FailedPreconditionError("weft: accept on a closed listener");
   if (!detail::consume_budget()) co_await yield_now();
   detail::AcceptBackoff backoff;
   for (;;) {
@@ -205,9 +191,9 @@ Task<absl::StatusOr<TcpStream>> TcpListener::accept() {
       r = co_await op;
     }
     if (r >= 0) {
-      const int fd = static_cast<int>(r);
+      const auto fd = static_cast<NativeSocket>(r);
       enable_nodelay(fd);
-      absl::StatusOr<Socket> socket = Socket::adopt(socket_.shared_driver(), fd);
+      weft::StatusOr<Socket> socket = Socket::adopt(socket_.shared_driver(), fd);
       if (socket.ok()) co_return TcpStream(std::move(*socket));
       co_return socket.status();
     }

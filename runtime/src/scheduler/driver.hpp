@@ -21,7 +21,7 @@
 #include <memory>
 #include <optional>
 
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "io/backend.hpp"
 #include "time/timers.hpp"
 
@@ -29,8 +29,8 @@ namespace weft::detail {
 
 class Driver {
  public:
-  static absl::StatusOr<std::shared_ptr<Driver>> create(IoBackend kind, std::size_t timer_shards) {
-    absl::StatusOr<std::unique_ptr<io::Backend>> backend = io::Backend::create(kind);
+  static weft::StatusOr<std::shared_ptr<Driver>> create(IoBackend kind, std::size_t timer_shards) {
+    weft::StatusOr<std::unique_ptr<io::Backend>> backend = io::Backend::create(kind);
     if (!backend.ok()) return backend.status();
     return std::shared_ptr<Driver>(new Driver(std::move(*backend), timer_shards));
   }

@@ -1,17 +1,14 @@
-// I/O errors as absl::Status: the operation's name and the errno text, with the matching code
-// (ECONNRESET -> Unavailable, EMFILE -> ResourceExhausted, ...).
+// I/O errors as weft::Status: the operation's name and the errno text, with the matching code
+// (ECONNRESET -> Unavailable, EMFILE -> ResourceExhausted, ...). On Windows the Winsock error is
+// first mapped to the errno of the same meaning, so codes and messages match Linux's.
 #pragma once
 
-#include <cstring>
-#include <string>
+#include <string_view>
 
-#include "absl/status/status.h"
+#include "weft/status.hpp"
 
 namespace weft::io {
 
-inline absl::Status errno_status(std::string_view operation, int err) {
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      "weft: " + std::string(operation) + ": " + std::strerror(err));
-}
+weft::Status errno_status(std::string_view operation, int err);
 
 }  // namespace weft::io

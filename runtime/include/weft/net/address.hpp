@@ -2,14 +2,12 @@
 // or "[::1]:8080".
 #pragma once
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "absl/status/statusor.h"
+#include "weft/net/native_socket.hpp"
+#include "weft/status.hpp"
 
 namespace weft::net {
 
@@ -17,7 +15,7 @@ class SocketAddress {
  public:
   SocketAddress() = default;
   // "host:port" with a numeric IPv4 host, or "[v6]:port". No name resolution.
-  static absl::StatusOr<SocketAddress> parse(std::string_view text);
+  static weft::StatusOr<SocketAddress> parse(std::string_view text);
   static SocketAddress ipv4_loopback(std::uint16_t port);
   static SocketAddress ipv6_loopback(std::uint16_t port);
   static SocketAddress from_native(const sockaddr* addr, socklen_t len);

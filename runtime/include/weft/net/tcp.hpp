@@ -6,7 +6,7 @@
 //   co_await stream->write_all(buf.first(*n));            // Status
 //
 // Sockets are non-blocking and registered with the reactor of the runtime they are created on
-// (bind and connect are called from inside a task). Every result is an absl::Status(Or) whose
+// (bind and connect are called from inside a task). Every result is an weft::Status(Or) whose
 // message names the operation and the errno text. Streams have TCP_NODELAY set.
 //
 // One read and one write may be pending on a stream at a time (a second gets EBUSY); a stream
@@ -33,8 +33,7 @@
 #include <memory>
 #include <span>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "weft/net/address.hpp"
 #include "weft/task/task.hpp"
 
@@ -51,24 +50,24 @@ namespace weft::net {
 class Socket {
  public:
   Socket() = default;
-  Socket(std::shared_ptr<detail::Driver> driver, io::Source* source, int fd)
+  Socket(std::shared_ptr<detail::Driver> driver, io::Source* source, NativeSocket fd)
       : driver_(std::move(driver)), source_(source), fd_(fd) {}
   Socket(Socket&& other) noexcept
       : driver_(std::move(other.driver_)),
         source_(std::exchange(other.source_, nullptr)),
-        fd_(std::exchange(other.fd_, -1)) {}
+        fd_(std::exchange(other.fd_, kNoSocket)) {}
   Socket& operator=(Socket&& other) noexcept;
   ~Socket() { close(); }
 
   // Registers `fd` with the reactor of the runtime running this thread (closes it on failure).
-  static absl::StatusOr<Socket> adopt(int fd);
-  static absl::StatusOr<Socket> adopt(std::shared_ptr<detail::Driver> driver, int fd);
+  static weft::StatusOr<Socket> adopt(NativeSocket fd);
+  static weft::StatusOr<Socket> adopt(std::shared_ptr<detail::Driver> driver, NativeSocket fd);
 
   bool is_open() const { return source_ != nullptr; }
-  int fd() const;
+  NativeSocket fd() const;
   void close();
-  absl::StatusOr<SocketAddress> local_addr() const;
-  absl::StatusOr<SocketAddress> peer_addr() const;
+  weft::StatusOr<SocketAddress> local_addr() const;
+  weft::StatusOr<SocketAddress> peer_addr() const;
 
   detail::Driver& driver() const { return *driver_; }
   const std::shared_ptr<detail::Driver>& shared_driver() const { return driver_; }
@@ -77,7 +76,7 @@ class Socket {
  private:
   std::shared_ptr<detail::Driver> driver_;
   io::Source* source_ = nullptr;
-  int fd_ = -1;  // the registered fd while source_ is set
+  NativeSocket fd_ = kNoSocket;  // the registered socket while source_ is set
 };
 
 class TcpStream {
@@ -86,22 +85,22 @@ class TcpStream {
   explicit TcpStream(Socket socket) : socket_(std::move(socket)) {}
 
   // Connects to `addr` (IPv4 or IPv6). From inside a task.
-  static Task<absl::StatusOr<TcpStream>> connect(SocketAddress addr);
+  static Task<weft::StatusOr<TcpStream>> connect(SocketAddress addr);
 
   // Reads up to buf.size() bytes; 0 means the peer closed its side (EOF).
-  Task<absl::StatusOr<std::size_t>> read(std::span<std::byte> buf);
+  Task<weft::StatusOr<std::size_t>> read(std::span<std::byte> buf);
   // Writes some of `buf`; returns how much.
-  Task<absl::StatusOr<std::size_t>> write(std::span<const std::byte> buf);
+  Task<weft::StatusOr<std::size_t>> write(std::span<const std::byte> buf);
   // Writes all of `buf` (several writes if the socket buffer fills).
-  Task<absl::Status> write_all(std::span<const std::byte> buf);
+  Task<weft::Status> write_all(std::span<const std::byte> buf);
   // Half-close: the peer reads EOF; this side can still read.
-  absl::Status shutdown_write();
-  absl::Status set_nodelay(bool on);
+  weft::Status shutdown_write();
+  weft::Status set_nodelay(bool on);
 
-  absl::StatusOr<SocketAddress> local_addr() const { return socket_.local_addr(); }
-  absl::StatusOr<SocketAddress> peer_addr() const { return socket_.peer_addr(); }
+  weft::StatusOr<SocketAddress> local_addr() const { return socket_.local_addr(); }
+  weft::StatusOr<SocketAddress> peer_addr() const { return socket_.peer_addr(); }
   bool is_open() const { return socket_.is_open(); }
-  int native_handle() const { return socket_.fd(); }
+  NativeSocket native_handle() const { return socket_.fd(); }
   void close() { socket_.close(); }
 
  private:
@@ -113,18 +112,18 @@ class TcpListener {
   TcpListener() = default;
   // Binds (SO_REUSEADDR) and listens on `addr` (port 0 picks a free port; see local_addr). From
   // inside a task (FailedPrecondition elsewhere).
-  static absl::StatusOr<TcpListener> bind(const SocketAddress& addr, int backlog = SOMAXCONN);
+  static weft::StatusOr<TcpListener> bind(const SocketAddress& addr, int backlog = SOMAXCONN);
 
   // The next connection. EMFILE, ENFILE, ENOBUFS and ENOMEM are waited out (see the head
   // comment); other errors are returned.
-  Task<absl::StatusOr<TcpStream>> accept();
+  Task<weft::StatusOr<TcpStream>> accept();
 
-  absl::StatusOr<SocketAddress> local_addr() const { return socket_.local_addr(); }
+  weft::StatusOr<SocketAddress> local_addr() const { return socket_.local_addr(); }
   std::uint64_t emfile_backoffs() const {
     // [N1] relaxed: a statistic. A moved-from listener has none.
     return emfile_backoffs_ ? emfile_backoffs_->load(std::memory_order_relaxed) : 0;
   }
-  int native_handle() const { return socket_.fd(); }
+  NativeSocket native_handle() const { return socket_.fd(); }
   void close() { socket_.close(); }
 
  private:

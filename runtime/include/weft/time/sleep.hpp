@@ -1,7 +1,7 @@
 // Time inside a task: sleep_for, sleep_until, timeout.
 //
 //   co_await weft::sleep_for(10ms);
-//   absl::StatusOr<int> r = co_await weft::timeout(50ms, compute());   // DeadlineExceeded if late
+//   weft::StatusOr<int> r = co_await weft::timeout(50ms, compute());   // DeadlineExceeded if late
 //
 // A Sleep is a timer entry that lives in the awaiting frame: sleeping allocates nothing. It fires
 // at its deadline, never before (the wheel is exact to the nanosecond; lateness is the driver's
@@ -16,8 +16,7 @@
 #include <string>
 #include <type_traits>
 
-#include "absl/status/status.h"
-#include "absl/status/statusor.h"
+#include "weft/status.hpp"
 #include "weft/runtime.hpp"
 #include "weft/spawn.hpp"
 #include "weft/time/timer_entry.hpp"
@@ -89,7 +88,7 @@ Sleep sleep_for(std::chrono::duration<Rep, Period> d) {
 
 // What timeout() gives back: the task's value, or DeadlineExceeded.
 template <class T>
-using TimeoutResult = std::conditional_t<std::is_void_v<T>, absl::Status, absl::StatusOr<T>>;
+using TimeoutResult = std::conditional_t<std::is_void_v<T>, weft::Status, weft::StatusOr<T>>;
 
 namespace detail {
 // Waits until a spawned task completes or a sleep fires, whichever comes first.
@@ -129,12 +128,12 @@ Task<TimeoutResult<T>> timeout(std::chrono::duration<Rep, Period> limit, Task<T>
   try {
     if constexpr (std::is_void_v<T>) {
       co_await handle;
-      co_return absl::OkStatus();
+      co_return weft::OkStatus();
     } else {
       co_return co_await handle;
     }
   } catch (const JoinError&) {
-    co_return absl::DeadlineExceededError(
+    co_return weft::DeadlineExceededError(
         "weft::timeout: the task did not complete within " +
         std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(limit).count()) +
         " us");
