@@ -1,13 +1,9 @@
 // Shared pieces of the TCP tests: payloads of distinct bytes, exact reads, an echo handler, an
-// accept loop, and the process's open-fd count. Real sockets on 127.0.0.1, no mocks.
+// accept loop (the open-fd count is in socket_util.hpp). Real sockets on 127.0.0.1, no mocks.
 //
 // Coroutines here report failures through their return values (or ADD_FAILURE); the tests
 // assert on what they return. ASSERT_* cannot be used inside a coroutine.
 #pragma once
-
-#include <dirent.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -18,8 +14,9 @@
 #include <utility>
 #include <vector>
 
-#include "weft/status.hpp"
+#include "net/socket_util.hpp"
 #include "runtime/runtime_test_params.hpp"
+#include "weft/status.hpp"
 #include "weft/weft.hpp"
 
 namespace weft_test {
@@ -27,19 +24,6 @@ namespace weft_test {
 using weft::net::SocketAddress;
 using weft::net::TcpListener;
 using weft::net::TcpStream;
-
-// Entries of /proc/self/fd, not counting the one that reading the directory opens. -1 if the
-// directory cannot be opened (out of fds).
-inline int open_fd_count() {
-  DIR* dir = ::opendir("/proc/self/fd");
-  if (dir == nullptr) return -1;
-  int n = 0;
-  while (dirent* e = ::readdir(dir)) {
-    if (e->d_name[0] != '.') ++n;
-  }
-  ::closedir(dir);
-  return n - 1;
-}
 
 // `size` bytes that differ from connection to connection (splitmix64 of seed and position).
 inline std::vector<std::byte> payload(std::uint64_t seed, std::size_t size) {

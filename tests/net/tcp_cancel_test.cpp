@@ -3,7 +3,6 @@
 // and flavor. The buffers live in the aborted task's frame, so a backend that let the kernel or
 // its own completion path write there after the abort would write into freed memory (ASan).
 // What a withdrawn read or accept took from the kernel is not lost: the next one returns it.
-#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>

@@ -6,12 +6,6 @@
 // Also with peers that keep sending throughout (I/O stops at shutdown: it must not keep the
 // drain going until its deadline), and a stream used after its runtime is gone (its operations
 // fail at once instead of waiting for a poller that no longer exists).
-#include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -239,55 +233,60 @@ class StreamingPeer {
  private:
   void run() {
     std::vector<pollfd> fds;
+    std::vector<NativeSocket> sockets;
     for (std::size_t i = 0; i < n_; ++i) {
-      const int fd = ::socket(addr_.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-      if (fd < 0 || ::connect(fd, addr_.native(), addr_.native_len()) != 0) {
-        failed_errno.store(errno);
-        if (fd >= 0) ::close(fd);
+      int err = 0;
+      const NativeSocket s = blocking_connect(addr_, &err);
+      if (s == weft::net::kNoSocket) {
+        failed_errno.store(err);
         break;
       }
-      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-      fds.push_back({fd, POLLIN | POLLOUT, 0});
+      set_nonblocking(s);
+      sockets.push_back(s);
+      fds.push_back({s, POLLIN | POLLOUT, 0});
       connected.fetch_add(1);
     }
     const std::vector<std::byte> out = payload(7, 16 * 1024);
     std::vector<std::byte> in(64 * 1024);
     while (!stop_.load()) {
-      if (::poll(fds.data(), fds.size(), 1) < 0 && errno != EINTR) break;
+      if (poll_sockets(fds.data(), fds.size(), 1) < 0 && weft::net::sys::last_error() != EINTR) {
+        break;
+      }
       for (pollfd& p : fds) {
-        if (p.fd < 0) continue;
+        if (p.fd == weft::net::kNoSocket) continue;
         bool closed = false;
+        int err = 0;
         // Drain what came back and fill the socket buffer each round, so that the server
         // always has data waiting (it never runs out of work on its own).
         if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
           for (;;) {
-            const ssize_t r = ::recv(p.fd, in.data(), in.size(), 0);
+            const long r = recv_some(p.fd, in.data(), in.size(), &err);
             if (r > 0) {
               received.fetch_add(static_cast<std::uint64_t>(r));
               continue;
             }
-            closed = r == 0 || (errno != EAGAIN && errno != EINTR);
+            closed = r == 0 || (err != EAGAIN && err != EINTR);
             break;
           }
         }
         if (!closed && (p.revents & POLLOUT)) {
           for (;;) {
-            const ssize_t w = ::send(p.fd, out.data(), out.size(), MSG_NOSIGNAL);
+            const long w = send_some(p.fd, out.data(), out.size(), &err);
             if (w > 0) {
               sent.fetch_add(static_cast<std::uint64_t>(w));
               continue;
             }
-            closed = errno != EAGAIN && errno != EINTR;
+            closed = err != EAGAIN && err != EINTR;
             break;
           }
         }
-        if (closed) {  // the server's end went away: keep the fd (closed below), stop polling it
+        if (closed) {  // the server's end went away: keep the socket (closed below), stop polling
           closed_by_server.fetch_add(1);
-          p.fd = -p.fd - 1;
+          p.fd = weft::net::kNoSocket;
         }
       }
     }
-    for (pollfd& p : fds) ::close(p.fd < 0 ? -p.fd - 1 : p.fd);
+    for (NativeSocket s : sockets) weft::net::sys::close(s);
   }
 
   const SocketAddress addr_;

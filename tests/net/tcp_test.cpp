@@ -1,10 +1,6 @@
 // Async TCP on one connection at a time: echo, half-close, a peer's reset, IPv6, refused
 // connects, the addresses of both ends, a read withdrawn by a timeout; SocketAddress parsing.
 // Real sockets on 127.0.0.1 (and ::1), for every variant and flavor.
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <atomic>
 #include <cerrno>
 #include <chrono>
@@ -15,6 +11,7 @@
 
 #include "weft/status.hpp"
 #include "net/net_test_util.hpp"
+#include "net/socket_util.hpp"
 #include "runtime/runtime_test_params.hpp"
 #include "weft/weft.hpp"
 
@@ -129,7 +126,7 @@ TEST_P(TcpTest, ShutdownWriteMakesThePeerReadEofWhileTheOtherDirectionStillWorks
   EXPECT_FALSE(r.client_write_after_shutdown.ok());
   EXPECT_TRUE(contains(r.client_write_after_shutdown.message(), "send"))
       << r.client_write_after_shutdown;
-  EXPECT_TRUE(contains(r.client_write_after_shutdown.message(), std::strerror(EPIPE)))
+  EXPECT_TRUE(contains(r.client_write_after_shutdown.message(), error_text(EPIPE)))
       << r.client_write_after_shutdown;
 }
 
@@ -162,8 +159,7 @@ Task<DataThenEnd> data_then_end_before_the_read(bool reset) {
   const std::string hello = "hello";
   out.setup = co_await client->write_all(as_bytes(hello));
   if (reset) {
-    const linger abortive{1, 0};
-    ::setsockopt(client->native_handle(), SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive));
+    (void)reset_on_close(client->native_handle());
     client->close();
   } else {
     out.setup.Update(client->shutdown_write());
@@ -199,10 +195,10 @@ TEST_P(TcpTest, ResetThatArrivedWithTheDataFailsTheReadAfterIt) {
     EXPECT_EQ(**r.first, 5u);
     ASSERT_TRUE(r.second.ok()) << "the reset after the data was never seen: " << r.second.status();
     ASSERT_FALSE(r.second->ok()) << "read " << **r.second << " bytes after a reset";
-    EXPECT_TRUE(contains(r.second->status().message(), std::strerror(ECONNRESET)))
+    EXPECT_TRUE(contains(r.second->status().message(), error_text(ECONNRESET)))
         << r.second->status();
   } else {
-    EXPECT_TRUE(contains(r.first->status().message(), std::strerror(ECONNRESET)))
+    EXPECT_TRUE(contains(r.first->status().message(), error_text(ECONNRESET)))
         << r.first->status();
   }
 }
@@ -217,8 +213,7 @@ Task<weft::Status> reset_or_echo(TcpStream stream) {
   weft::Status r = co_await read_exactly(s, first);
   if (!r.ok()) co_return r;
   if (first[0] == std::byte{'R'}) {
-    const linger abortive{1, 0};
-    if (::setsockopt(s.native_handle(), SOL_SOCKET, SO_LINGER, &abortive, sizeof(abortive)) != 0) {
+    if (reset_on_close(s.native_handle()) != 0) {
       co_return weft::InternalError("setsockopt(SO_LINGER)");
     }
     s.close();
@@ -287,7 +282,7 @@ TEST_P(TcpTest, PeerResetFailsThatConnectionsReadNamingRecvAndTheErrnoWhileOther
   ASSERT_FALSE(r.reset_read.ok()) << "read " << *r.reset_read << " bytes from a reset connection";
   const weft::Status& st = r.reset_read.status();
   EXPECT_TRUE(contains(st.message(), "recv")) << st;
-  EXPECT_TRUE(contains(st.message(), std::strerror(ECONNRESET))) << st;
+  EXPECT_TRUE(contains(st.message(), error_text(ECONNRESET))) << st;
   EXPECT_EQ(st.code(), weft::StatusCode::kUnavailable) << st;
   EXPECT_TRUE(r.echo_after.ok()) << r.echo_after;
   EXPECT_TRUE(r.server.ok()) << r.server;
@@ -363,16 +358,7 @@ TEST_P(TcpTest, LocalAndPeerAddressesAgreeAcrossTheTwoEnds) {
 }
 
 // Whether ::1 is configured here: a plain socket binds to it.
-bool ipv6_loopback_available() {
-  const int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in6 a{};
-  a.sin6_family = AF_INET6;
-  a.sin6_addr = in6addr_loopback;
-  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0;
-  ::close(fd);
-  return ok;
-}
+bool ipv6_loopback_available() { return BoundSocket(AF_INET6).ok(); }
 
 TEST_P(TcpTest, Ipv6LoopbackBindsConnectsAndEchoes) {
   if (!ipv6_loopback_available()) GTEST_SKIP() << "::1 is not configured on this machine";
@@ -386,38 +372,14 @@ TEST_P(TcpTest, Ipv6LoopbackBindsConnectsAndEchoes) {
   }
 }
 
-// A port that nothing listens on: bound (so nobody else takes it) but not listening.
-class ClosedPort {
- public:
-  ClosedPort() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof(a);
-    if (fd_ >= 0 && ::bind(fd_, reinterpret_cast<const sockaddr*>(&a), sizeof(a)) == 0 &&
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-      port_ = ntohs(a.sin_port);
-    }
-  }
-  ~ClosedPort() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  std::uint16_t port() const { return port_; }
-
- private:
-  int fd_ = -1;
-  std::uint16_t port_ = 0;
-};
-
 Task<weft::Status> connect_status(SocketAddress addr) {
   weft::StatusOr<TcpStream> s = co_await TcpStream::connect(addr);
   co_return s.status();
 }
 
 TEST_P(TcpTest, ConnectToAClosedPortFailsNamingConnectAndTheErrno) {
-  ClosedPort closed;
-  ASSERT_NE(closed.port(), 0);
+  const BoundSocket closed(AF_INET);  // bound, so nobody else takes the port, but not listening
+  ASSERT_TRUE(closed.ok());
   auto rt = make_runtime();
   const int fds_before = open_fd_count();
   const SocketAddress addr = SocketAddress::ipv4_loopback(closed.port());
@@ -425,7 +387,7 @@ TEST_P(TcpTest, ConnectToAClosedPortFailsNamingConnectAndTheErrno) {
   ASSERT_FALSE(st.ok());
   EXPECT_TRUE(contains(st.message(), "connect")) << st;
   EXPECT_TRUE(contains(st.message(), addr.to_string())) << st;
-  EXPECT_TRUE(contains(st.message(), std::strerror(ECONNREFUSED))) << st;
+  EXPECT_TRUE(contains(st.message(), error_text(ECONNREFUSED))) << st;
   // The failed connect's socket is closed.
   EXPECT_EQ(open_fd_count(), fds_before);
 }
@@ -441,7 +403,7 @@ TEST_P(TcpTest, BindingAPortThatIsListenedOnFailsNamingBind) {
   auto rt = make_runtime();
   const weft::Status st = rt->block_on(bind_twice());
   EXPECT_TRUE(contains(st.message(), "bind")) << st;
-  EXPECT_TRUE(contains(st.message(), std::strerror(EADDRINUSE))) << st;
+  EXPECT_TRUE(contains(st.message(), error_text(EADDRINUSE))) << st;
 }
 
 // --- a read withdrawn by a timeout ------------------------------------------------------------

@@ -16,7 +16,6 @@
 // overtake the probe for as long as they keep coming (a LIFO queue that takes I/O wake-ups as it
 // takes spawns: there the probe waited until the relays stopped). A count, never a time: the
 // relays stop at the bound, so a failure ends the stream instead of hanging the test.
-#include <sys/socket.h>
 
 #include <atomic>
 #include <chrono>
@@ -48,7 +47,7 @@ constexpr auto kHopWork = std::chrono::microseconds(50);
 // What the tasks share: the test's own signals.
 struct Scene {
   std::uint64_t bound = 0;                    // hops after which the relays stop
-  std::vector<int> burst_fds;                 // the probe's client end, then each pair's
+  std::vector<weft::net::NativeSocket> burst_fds;                 // the probe's client end, then each pair's
   std::atomic<std::size_t> reading{0};        // tasks that have issued their first read
   std::atomic<std::size_t> gates_started{0};  // workers held by a gate
   std::atomic<bool> burst_claimed{false};
@@ -105,7 +104,7 @@ Task<void> gate(Scene* scene, std::size_t workers) {
   if (!scene->burst_claimed.exchange(true)) {
     scene->every_worker_held.store(held);
     const char byte = 'x';
-    for (int fd : scene->burst_fds) (void)::send(fd, &byte, 1, MSG_NOSIGNAL);
+    for (weft::net::NativeSocket s : scene->burst_fds) (void)send_byte(s, byte);
     scene->burst_written.store(true);
   } else {
     spin_until([&] { return scene->burst_written.load(); });

@@ -60,7 +60,7 @@ struct RuntimeParam {
   std::string variant;
   weft::Flavor flavor;
   std::size_t workers;
-  weft::IoBackend io = weft::IoBackend::kEpoll;
+  weft::IoBackend io = weft::kDefaultIoBackend;
 
   weft::RuntimeOptions options() const {
     return flavor == weft::Flavor::kCurrentThread
@@ -77,7 +77,7 @@ struct RuntimeParam {
       out += ok ? c : '_';
     }
     out += is_current_thread() ? "_ct" : "_mt" + std::to_string(workers);
-    if (io != weft::IoBackend::kEpoll) out += "_" + std::string(weft::io_backend_name(io));
+    if (io != weft::kDefaultIoBackend) out += "_" + std::string(weft::io_backend_name(io));
     return out;
   }
 

@@ -79,6 +79,10 @@ class [[nodiscard]] Status {
     return std::string(StatusCodeToString(code_)) + ": " + message_;
   }
   void IgnoreError() const {}
+  // Keeps the first error: an OK status becomes `other`, an error stays (Abseil's Update).
+  void Update(const Status& other) {
+    if (ok() && !other.ok()) *this = other;
+  }
 
   friend bool operator==(const Status& a, const Status& b) {
     return a.code_ == b.code_ && a.message_ == b.message_;
@@ -147,20 +151,24 @@ inline StatusCode ErrnoToStatusCode(int err) {
 
 template <class T>
 class [[nodiscard]] StatusOr {
-  static_assert(!std::is_same_v<std::remove_cv_t<T>, Status>, "StatusOr<Status> is not allowed");
+  static constexpr bool kOfStatus = std::is_same_v<std::remove_cv_t<T>, Status>;
 
  public:
   using value_type = T;
 
-  // A value, or a non-OK status (an OK one becomes kInternal, as in Abseil).
+  // A value, or a non-OK status (an OK one becomes kInternal, as in Abseil). A StatusOr<Status>
+  // (weft::timeout of a Task<Status>) takes any Status as its value: DeadlineExceeded from the
+  // timeout and the task's own error read alike through *r.
   template <class U = T,
             std::enable_if_t<std::is_constructible_v<T, U&&> &&
                                  !std::is_same_v<std::remove_cvref_t<U>, StatusOr> &&
-                                 !std::is_same_v<std::remove_cvref_t<U>, Status>,
+                                 (kOfStatus || !std::is_same_v<std::remove_cvref_t<U>, Status>),
                              int> = 0>
   StatusOr(U&& value) : v_(std::in_place_index<1>, std::forward<U>(value)) {}  // NOLINT
-  StatusOr(const Status& status) : v_(std::in_place_index<0>, checked(status)) {}  // NOLINT
-  StatusOr(Status&& status) : v_(std::in_place_index<0>, checked(std::move(status))) {}  // NOLINT
+  template <class S = Status, std::enable_if_t<!kOfStatus && std::is_same_v<S, Status>, int> = 0>
+  StatusOr(const S& status) : v_(std::in_place_index<0>, checked(status)) {}  // NOLINT
+  template <class S = Status, std::enable_if_t<!kOfStatus && std::is_same_v<S, Status>, int> = 0>
+  StatusOr(S&& status) : v_(std::in_place_index<0>, checked(std::move(status))) {}  // NOLINT
   // From a StatusOr of a convertible type (StatusOr<unique_ptr<Derived>> -> <unique_ptr<Base>>).
   template <class U, std::enable_if_t<!std::is_same_v<U, T> && std::is_constructible_v<T, U&&>,
                                       int> = 0>

@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstring>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "net/sys.hpp"
@@ -33,7 +34,8 @@ Slot& side_of(IocpBackend::Source& s, OpCode code) {
 }
 
 Slot& slot_of(OVERLAPPED* ov) {
-  return *reinterpret_cast<Slot*>(reinterpret_cast<std::byte*>(ov) - offsetof(Slot, ov));
+  static_assert(std::is_standard_layout_v<IocpBackend::Overlapped>);
+  return *reinterpret_cast<IocpBackend::Overlapped*>(ov)->slot;
 }
 
 int windows_errno() { return net::sys::errno_from_windows(::GetLastError()); }
@@ -192,7 +194,7 @@ bool IocpBackend::cancel(io::Source& base, Operation& op) {
     slot.cancel_sent = true;
     // The completion (aborted, or done if it won the race) comes through the port and is
     // reaped as a withdrawn operation's; the slot's memory stays until then ([O3]).
-    ::CancelIoEx(reinterpret_cast<HANDLE>(s.socket), &slot.ov);
+    ::CancelIoEx(reinterpret_cast<HANDLE>(s.socket), &slot.ov.ov);
     count_syscalls();
   }
   slot.owner_started = false;
@@ -205,7 +207,7 @@ std::int64_t IocpBackend::start(Slot& slot) {
   slot.owner_started = true;
   slot.cancel_sent = false;
   slot.code = op.code;
-  std::memset(&slot.ov, 0, sizeof(slot.ov));
+  slot.ov.ov = OVERLAPPED{};
   const std::size_t n = std::min(op.len, Slot::kMaxStaging);
   bool issued = false;
   count_syscalls();
@@ -214,7 +216,7 @@ std::int64_t IocpBackend::start(Slot& slot) {
       slot.ensure_capacity(n);
       WSABUF wb{static_cast<ULONG>(n), reinterpret_cast<char*>(slot.buf.get())};
       DWORD flags = 0;
-      issued = ::WSARecv(s.socket, &wb, 1, nullptr, &flags, &slot.ov, nullptr) == 0 ||
+      issued = ::WSARecv(s.socket, &wb, 1, nullptr, &flags, &slot.ov.ov, nullptr) == 0 ||
                ::WSAGetLastError() == WSA_IO_PENDING;
       break;
     }
@@ -222,7 +224,7 @@ std::int64_t IocpBackend::start(Slot& slot) {
       slot.ensure_capacity(n);
       std::memcpy(slot.buf.get(), op.buf, n);  // [O2]: the kernel reads the backend's copy
       WSABUF wb{static_cast<ULONG>(n), reinterpret_cast<char*>(slot.buf.get())};
-      issued = ::WSASend(s.socket, &wb, 1, nullptr, 0, &slot.ov, nullptr) == 0 ||
+      issued = ::WSASend(s.socket, &wb, 1, nullptr, 0, &slot.ov.ov, nullptr) == 0 ||
                ::WSAGetLastError() == WSA_IO_PENDING;
       break;
     }
@@ -241,7 +243,7 @@ std::int64_t IocpBackend::start(Slot& slot) {
       }
       DWORD bytes = 0;
       issued = accept_ex_(s.socket, slot.accept_socket, slot.accept_addrs, 0, kAddrLen, kAddrLen,
-                          &bytes, &slot.ov) ||
+                          &bytes, &slot.ov.ov) ||
                ::WSAGetLastError() == ERROR_IO_PENDING;
       if (!issued) {
         const int err = winsock_errno();
@@ -265,7 +267,7 @@ std::int64_t IocpBackend::start(Slot& slot) {
         s.bound = true;
       }
       issued = connect_ex_(s.socket, reinterpret_cast<const sockaddr*>(&slot.addr), slot.addrlen,
-                           nullptr, 0, nullptr, &slot.ov) ||
+                           nullptr, 0, nullptr, &slot.ov.ov) ||
                ::WSAGetLastError() == ERROR_IO_PENDING;
       break;
     }
@@ -319,7 +321,7 @@ Waker IocpBackend::reap(Slot& slot, bool succeeded, DWORD bytes) {
       int err = ECANCELED;  // a closed socket's operations were aborted
       if (s.socket != INVALID_SOCKET) {
         DWORD n = 0, flags = 0;
-        ::WSAGetOverlappedResult(s.socket, &slot.ov, &n, FALSE, &flags);
+        ::WSAGetOverlappedResult(s.socket, &slot.ov.ov, &n, FALSE, &flags);
         err = winsock_errno();
         count_syscalls();
       }

@@ -50,9 +50,17 @@ class IocpBackend final : public Backend {
  public:
   struct Source;
 
+  struct Slot;
+  // The kernel's handle on a side's operation in flight; a completion's OVERLAPPED* is the
+  // address of one of these (standard layout, OVERLAPPED first), which names its side.
+  struct Overlapped {
+    OVERLAPPED ov{};
+    Slot* slot = nullptr;
+  };
+
   // One side of a source (read: accept, recv; write: connect, send).
   struct Slot : StagingSide {
-    OVERLAPPED ov{};  // the kernel's handle on the operation in flight
+    Overlapped ov;
     Source* source = nullptr;
     SOCKET accept_socket = INVALID_SOCKET;  // AcceptEx's new socket while one is in flight
     // AcceptEx writes the local and the remote address here (each with 16 bytes of slack).
@@ -63,6 +71,8 @@ class IocpBackend final : public Backend {
     explicit Source(SOCKET s) : socket(s) {
       read.source = this;
       write.source = this;
+      read.ov.slot = &read;
+      write.ov.slot = &write;
     }
     detail::SpinLock lock;
     SOCKET socket;       // INVALID_SOCKET once closed

@@ -33,8 +33,12 @@ constexpr AcceptErrorAction accept_error_action(int err) {
     case EINTR:
     case ENETDOWN:
     case ENOPROTOOPT:
+#if defined(EHOSTDOWN)
     case EHOSTDOWN:
+#endif
+#if defined(ENONET)
     case ENONET:
+#endif
     case EHOSTUNREACH:
     case ENETUNREACH:
       return AcceptErrorAction::kRetry;
