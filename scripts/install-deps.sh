@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Weft needs, only those missing. Idempotent; uses sudo only when not
-# root. Called first by `make test` and `make bench`.
+# root. Called first by `make test` and `make bench`; `make test-windows` calls it with --windows,
+# which also installs the mingw-w64 cross compiler, Wine and GoogleTest's sources (for mingw).
 set -euo pipefail
 
 PACKAGES=(
@@ -9,6 +10,12 @@ PACKAGES=(
   python3-pandas python3-matplotlib python3-scipy python3-pytest
   python3-nbconvert python3-ipykernel
 )
+if [ "${1:-}" = "--windows" ]; then
+  PACKAGES+=(g++-mingw-w64-x86-64-posix wine64 googletest)
+elif [ $# -gt 0 ]; then
+  echo "usage: $0 [--windows]" >&2
+  exit 2
+fi
 # The peers' toolchains (harness/peers): Tokio through Debian's cargo and vendored crates (built
 # offline), Go, Boost.Asio, libuv, oneTBB. A failed install of these is a warning, not an error:
 # weft-bench then skips the peer with one line naming what is missing.
