@@ -19,8 +19,8 @@ THREADS ?=
 QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=100 \
                 --param yields=1000 --param pairs=10000 --param items=20000
 
-.PHONY: all deps build test test-plain test-asan test-tsan test-scripts lint bench bench-quick \
-        bench-full bench-io summaries micro plots format clean bench-ci bench-ab baseline \
+.PHONY: all deps build test test-plain test-asan test-tsan test-scripts test-windows lint bench \
+        bench-quick bench-full bench-io summaries micro plots format clean bench-ci bench-ab baseline \
         notebook report plants io-aims echo-profile
 
 all: build
@@ -66,6 +66,19 @@ test-tsan:
 	TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  setarch $$(uname -m) -R ctest --test-dir build/tsan --output-on-failure -j $(JOBS) \
 	  || $(call ctest_failed,build/tsan)
+
+# Windows: cross-built with mingw-w64 (cmake/mingw-w64.cmake), the runtime's and the TCP suites
+# run under wine64 (docs/platforms.md). Installs the cross compiler, Wine and GoogleTest's sources.
+# Then tests/scripts/test_windows_echo.py: the Windows weft-echo under Wine, driven by the Linux
+# weft-loadgen.
+test-windows:
+	@bash scripts/install-deps.sh --windows
+	$(call cmake_build,build/windows,Release,-DCMAKE_TOOLCHAIN_FILE=cmake/mingw-w64.cmake)
+	$(call cmake_build,build/release,Release,-DWEFT_BUILD_TESTS=OFF,weft-loadgen)
+	bash scripts/with-wine.sh ctest --test-dir build/windows --output-on-failure -j $(JOBS) \
+	  || $(call ctest_failed,build/windows)
+	WEFT_REQUIRE_WINDOWS=1 bash scripts/with-wine.sh $(PYTHON) -m pytest -q \
+	  tests/scripts/test_windows_echo.py
 
 # The scripts' tests include the gate's proof (tests/scripts/test_gate_plants.py): it needs the
 # Release build and the two planted builds of weft-icount and weft-bench.

@@ -37,7 +37,7 @@ inline bool under_wine() {
 #endif
 }
 
-// Linux: entries of /proc/self/fd, not counting the one that reading the directory opens; -1 if
+// POSIX: entries of /proc/self/fd (macOS: /dev/fd), not counting the one that reading the directory opens; -1 if
 // the directory cannot be opened (out of fds). Windows: the open sockets, since a process's other
 // handles come and go with threads and Winsock's own start-up (and Wine 8's
 // GetProcessHandleCount always says 0): each multiple of 4 that GetHandleInformation accepts and
@@ -62,7 +62,11 @@ inline int open_fd_count() {
   }
   return count;
 #else
+#if defined(__linux__)
   DIR* dir = ::opendir("/proc/self/fd");
+#else
+  DIR* dir = ::opendir("/dev/fd");  // macOS; a BSD with fdescfs mounted
+#endif
   if (dir == nullptr) return -1;
   int n = 0;
   while (dirent* e = ::readdir(dir)) {

@@ -10,7 +10,9 @@
 #include <vector>
 
 #include "weft/status.hpp"
+#if !defined(_WIN32)
 #include "fd_limit.hpp"
+#endif
 #include "net/net_test_util.hpp"
 #include "runtime/runtime_test_params.hpp"
 #include "weft/weft.hpp"
@@ -25,6 +27,12 @@ using weft::Task;
 
 constexpr std::size_t kConnections = 1000;
 
+#if defined(_WIN32)
+// Windows has no open-file limit on sockets (a process's handle table grows with its memory);
+// harness/common, which holds the POSIX one, is not built for Windows.
+class TcpLoadTest : public RuntimeTest {};
+#define WEFT_SKIP_WITHOUT_DESCRIPTORS_FOR_A_THOUSAND_CONNECTIONS()
+#else
 // A stock login's soft open-file limit (often 1,024) is raised to the hard one for every test.
 class TcpLoadTest : public RuntimeTest {
  protected:
@@ -38,9 +46,16 @@ class TcpLoadTest : public RuntimeTest {
                                                                  "this test");              \
       !why.empty())                                                                          \
   GTEST_SKIP() << why
+#endif
 WEFT_INSTANTIATE_FOR_EVERY_RUNTIME_AND_BACKEND(TcpLoadTest);
 
+#if defined(_WIN32)
+// Shortened for Windows: a cycle costs about 1.3 ms under Wine (10,000 took 11-17 s per runtime,
+// 20 runtimes), against the Windows suite's few minutes.
+constexpr std::size_t kConnectCloseCycles = 1'000;
+#else
 constexpr std::size_t kConnectCloseCycles = 10'000;
+#endif
 
 // 1 to 8 KB, different for neighbouring connections.
 std::size_t echo_size(std::size_t i) { return 1024 + (i * 7919) % 7168; }
@@ -335,7 +350,7 @@ Task<Cycles> connect_close_cycles(std::size_t cycles, std::size_t clients) {
   co_return out;
 }
 
-TEST_P(TcpLoadTest, TenThousandConnectCloseCyclesLeaveTheOpenFdCountWhereItWas) {
+TEST_P(TcpLoadTest, ConnectCloseCyclesLeaveTheOpenFdCountWhereItWas) {
   const int before_runtime = open_fd_count();
   auto rt = make_runtime();
   const Cycles r = rt->block_on(connect_close_cycles(kConnectCloseCycles, 4));

@@ -140,7 +140,9 @@ Task<bool> abort_a_waiter_after_the_hand_off(bool current_thread) {
   co_await b;
   EXPECT_FALSE(m.is_locked());
   // On current_thread A never ran: B got the lock from A's destructor.
-  if (current_thread) EXPECT_EQ(order, (std::vector<int>{1}));
+  if (current_thread) {
+    EXPECT_EQ(order, (std::vector<int>{1}));
+  }
   // B is in, after A or without it.
   co_return !order.empty() && order.back() == 1;
 }

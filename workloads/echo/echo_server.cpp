@@ -1,7 +1,12 @@
 #include "echo/echo_server.hpp"
 
+#if defined(_WIN32)
+#include <winsock2.h>
+#include <ws2tcpip.h>
+#else
 #include <netinet/in.h>
 #include <sys/socket.h>
+#endif
 
 #include <algorithm>
 #include <cstring>
@@ -16,7 +21,7 @@ namespace {
 Task<void> serve(net::TcpStream stream, std::size_t buffer_size, EchoCounters* counters) {
   std::vector<std::byte> buf(buffer_size);
   for (;;) {
-    absl::StatusOr<std::size_t> n = co_await stream.read(buf);
+    weft::StatusOr<std::size_t> n = co_await stream.read(buf);
     if (!n.ok()) {
       counters->errors.fetch_add(1, std::memory_order_relaxed);
       break;
@@ -53,7 +58,7 @@ bool same_host(const net::SocketAddress& a, const net::SocketAddress& b) {
 Task<void> echo_accept_loop(net::TcpListener listener, std::size_t buffer_size,
                             EchoCounters* counters, std::optional<net::SocketAddress> only_from) {
   for (;;) {
-    absl::StatusOr<net::TcpStream> stream = co_await listener.accept();
+    weft::StatusOr<net::TcpStream> stream = co_await listener.accept();
     if (!stream.ok()) {
       // accept() already waited out what can pass (EMFILE, ENOBUFS, ...) and skipped dead
       // connections: what it returns is final (a runtime shutting down, a broken listener), and
@@ -62,7 +67,7 @@ Task<void> echo_accept_loop(net::TcpListener listener, std::size_t buffer_size,
       co_return;
     }
     if (only_from) {
-      const absl::StatusOr<net::SocketAddress> peer = stream->peer_addr();
+      const weft::StatusOr<net::SocketAddress> peer = stream->peer_addr();
       if (!peer.ok() || !same_host(*peer, *only_from)) {
         counters->intruders.fetch_add(1, std::memory_order_relaxed);
         continue;  // the stream closes as it goes out of scope
