@@ -20,8 +20,8 @@ QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=1
                 --param yields=1000 --param pairs=10000 --param items=20000
 
 .PHONY: all deps build test test-plain test-asan test-tsan test-scripts test-windows lint bench \
-        bench-quick bench-full bench-io summaries micro plots format clean bench-ci bench-ab baseline \
-        notebook report plants io-aims echo-profile
+        bench-quick bench-full bench-io summaries micro plots format clean bench-ci bench-ab \
+        baseline notebook report plants io-aims echo-profile
 
 all: build
 
