@@ -37,9 +37,9 @@ inline bool under_wine() {
 #endif
 }
 
-// POSIX: entries of /proc/self/fd (macOS: /dev/fd), not counting the one that reading the directory opens; -1 if
-// the directory cannot be opened (out of fds). Windows: the open sockets, since a process's other
-// handles come and go with threads and Winsock's own start-up (and Wine 8's
+// POSIX: entries of /proc/self/fd (macOS: /dev/fd), not counting the one that reading the directory
+// opens; -1 if the directory cannot be opened (out of fds). Windows: the open sockets, since a
+// process's other handles come and go with threads and Winsock's own start-up (and Wine 8's
 // GetProcessHandleCount always says 0): each multiple of 4 that GetHandleInformation accepts and
 // getsockopt(SO_TYPE) calls a socket, until 4,096 values in a row are not handles (handle values
 // are handed out lowest free first, so the table has no wider gaps).
