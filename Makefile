@@ -193,7 +193,12 @@ micro: build
 # The 2-worker rules need 2 free cores (needs_cores): when a neighbour held one through too many
 # reps, check_regression.py exits 3 (inconclusive: no evidence either way). bench-ci then re-runs
 # the bench once; inconclusive again, it passes with a loud warning and leaves
-# build/bench-ci/INCONCLUSIVE (which .ci/run repeats at its end). A failure always fails.
+# build/bench-ci/INCONCLUSIVE (which .ci/run repeats at its end). An instruction-count failure
+# fails at once (callgrind counts the same every run). A ratio failure must reproduce: bench-ci
+# re-runs the bench once and the re-run's verdicts stand (a failure that does not reproduce is
+# printed as a warning). Wall-clock ratios on shared 2-core VMs moved past their floors with no
+# code change (tree-speedup[mutex] read 1.22 in one fresh-clone CI run and 0.72 in the next, both
+# with both cores in every rep by cpu_share and other_load: the host, not the guest, was busy).
 ICOUNT := build/release/harness/icount/weft-icount
 CI_DIR := build/bench-ci
 CI_REPS ?= 15
@@ -214,6 +219,16 @@ bench-ci: build
 	@rm -f $(CI_DIR)/INCONCLUSIVE
 	$(call gate_run,$(CI_DIR))
 	@rc=0; $(GATE_CHECK); \
+	if [ $$rc -eq 1 ] && ! grep -q '^FAIL *instructions' $(CI_DIR)/gate.txt; then \
+	  cp $(CI_DIR)/gate.txt $(CI_DIR)/gate-first.txt; \
+	  echo "bench-ci: ratio rules failed; a wall-clock failure must reproduce: re-running" \
+	    "the bench once (the first verdicts: $(CI_DIR)/gate-first.txt)" >&2; \
+	  $(call GATE_BENCH,$(CI_DIR)) || exit 1; rc=0; $(GATE_CHECK); \
+	  if [ $$rc -ne 1 ]; then \
+	    echo "bench-ci: WARNING: these ratio failures did not reproduce on the re-run:" >&2; \
+	    grep '^FAIL' $(CI_DIR)/gate-first.txt >&2; \
+	  fi; \
+	fi; \
 	if [ $$rc -eq 3 ]; then \
 	  echo "bench-ci: inconclusive (the machine was busy); re-running the bench once" >&2; \
 	  $(call GATE_BENCH,$(CI_DIR)) || exit 1; rc=0; $(GATE_CHECK); \
