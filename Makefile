@@ -196,9 +196,9 @@ micro: build
 # build/bench-ci/INCONCLUSIVE (which .ci/run repeats at its end). An instruction-count failure
 # fails at once (callgrind counts the same every run). A ratio failure must reproduce: bench-ci
 # re-runs the bench once and the re-run's verdicts stand (a failure that does not reproduce is
-# printed as a warning). Wall-clock ratios on shared 2-core VMs moved past their floors with no
-# code change (tree-speedup[mutex] read 1.22 in one fresh-clone CI run and 0.72 in the next, both
-# with both cores in every rep by cpu_share and other_load: the host, not the guest, was busy).
+# printed as a warning). Wall-clock ratios on shared 2-core VMs have moved past their floors with
+# no code change (flat-vs-mutex-t2[chase_lev] 0.448 against 0.573 on another run, both cores held
+# in every rep by cpu_share and other_load).
 ICOUNT := build/release/harness/icount/weft-icount
 CI_DIR := build/bench-ci
 CI_REPS ?= 15
