@@ -50,6 +50,8 @@ template <class Fn>
 MtStatus guarded(Fn&& body) noexcept {
   try {
     return body();
+  } catch (const weft::JoinError& e) {  // a task's output taken after it was cancelled
+    return fail(MT_ERR_CANCELLED, e.what());
   } catch (const std::bad_alloc&) {
     return fail(MT_ERR_RESOURCE, "weft: out of memory");
   } catch (const std::logic_error& e) {
@@ -195,12 +197,8 @@ MtStatus mt_runtime_block_on(MtRuntime* rt, void* state, MtPollFn poll, MtDropFn
   return guarded([&] {
     if (MtStatus s = weft::capi::check_task(rt, state, poll, drop); s != MT_OK) return s;
     weft::capi::CTask task(state, poll, drop);
-    try {
-      void* out = rt->rt->block_on(weft::capi::run(std::move(task)));
-      if (output != nullptr) *output = out;
-    } catch (const weft::JoinError& e) {
-      return fail(MT_ERR_CANCELLED, e.what());
-    }
+    void* out = rt->rt->block_on(weft::capi::run(std::move(task)));
+    if (output != nullptr) *output = out;
     return MT_OK;
   });
 }
@@ -276,9 +274,8 @@ void mt_waker_wake_by_ref(const MtWaker* waker) {
 void mt_waker_drop(MtWaker* waker) { delete waker; }
 
 MtPoll mt_join_poll(MtJoinHandle* handle, MtContext* cx, MtStatus* status, void** output) {
-  MtStatus result = MT_OK;
   MtPoll ready = MT_READY;
-  result = guarded([&] {
+  const MtStatus result = guarded([&] {
     if (handle == nullptr || cx == nullptr) {
       return fail(MT_ERR_INVALID_ARGUMENT,
                   handle == nullptr ? "weft: a NULL join handle" : "weft: a NULL context");
@@ -293,12 +290,8 @@ MtPoll mt_join_poll(MtJoinHandle* handle, MtContext* cx, MtStatus* status, void*
       }
     }
     handle->taken = true;
-    try {
-      void* out = handle->handle.take_result();
-      if (output != nullptr) *output = out;
-    } catch (const weft::JoinError& e) {
-      return fail(MT_ERR_CANCELLED, e.what());
-    }
+    void* out = handle->handle.take_result();  // JoinError: MT_ERR_CANCELLED (guarded)
+    if (output != nullptr) *output = out;
     return MT_OK;
   });
   if (status != nullptr) *status = result;
