@@ -4,7 +4,7 @@
     scripts/lint_atomics.py [ROOT ...]
 
 ROOT is a file or a directory; directories are searched for *.hpp and *.cpp (files named on the
-command line are checked whatever their suffix). Without a ROOT it checks variants/ and runtime/
+command line are checked whatever their suffix). Without a ROOT it checks variants/, runtime/ and capi/
 of the repository this script lives in (the parent of scripts/).
 
 STYLE.md asks for a labelled comment on every atomic operation ("// [T2] seq_cst fence: <why>.
@@ -54,7 +54,7 @@ import re
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEFAULT_ROOTS = ("variants", "runtime")
+DEFAULT_ROOTS = ("variants", "runtime", "capi")
 SUFFIXES = (".hpp", ".cpp")
 
 TRIGGER = re.compile(r"memory_order_\w*|memory_order::\w*|atomic_thread_fence|compare_exchange\w*")
@@ -265,7 +265,7 @@ def main(argv=None):
         description="Every atomic ordering carries a [LABEL] listed in its file's "
                     "synchronization map; no memory_order_consume.")
     parser.add_argument("roots", nargs="*", metavar="ROOT",
-                        help="files or directories (default: variants runtime of the repository)")
+                        help="files or directories (default: variants runtime capi of the repository)")
     args = parser.parse_args(argv)
     if args.roots:
         roots = [(root, root) for root in args.roots]

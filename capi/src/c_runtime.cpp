@@ -3,27 +3,12 @@
 // returns MT_READY, suspending in between; the task's state word does the rest (a wake while
 // the poll runs reschedules the task once after it suspends), so nothing here synchronises.
 // No exception leaves an extern "C" function: each body runs inside guarded().
-#include "weft.h"
-
 #include <coroutine>
-#include <exception>
 #include <memory>
-#include <new>
-#include <stdexcept>
 #include <string>
 #include <utility>
 
-#include "weft/weft.hpp"
-
-struct MtWaker {
-  weft::Waker waker;
-};
-
-struct MtContext {
-  MtWaker waker;          // made on first use: most polls that complete never ask
-  bool has_waker = false;
-  void* output = nullptr;
-};
+#include "c_internal.hpp"
 
 struct MtJoinHandle {
   weft::JoinHandle<void*> handle;
@@ -36,42 +21,22 @@ struct MtRuntime {
 };
 
 namespace weft::capi {
-namespace {
 
 thread_local std::string last_error;
 
-MtStatus fail(MtStatus status, std::string message) {
-  last_error = std::move(message);
-  return status;
-}
-
-// Runs `body` (which returns an MtStatus), turning any exception into an error status.
-template <class Fn>
-MtStatus guarded(Fn&& body) noexcept {
-  try {
-    return body();
-  } catch (const weft::JoinError& e) {  // a task's output taken after it was cancelled
-    return fail(MT_ERR_CANCELLED, e.what());
-  } catch (const std::bad_alloc&) {
-    return fail(MT_ERR_RESOURCE, "weft: out of memory");
-  } catch (const std::logic_error& e) {
-    return fail(MT_ERR_MISUSE, e.what());
-  } catch (const std::exception& e) {
-    return fail(MT_ERR_INTERNAL, e.what());
-  } catch (...) {
-    return fail(MT_ERR_INTERNAL, "weft: unknown exception");
-  }
-}
-
-MtStatus status_of(const weft::Status& s) {
+MtStatus fail_with(const weft::Status& s) {
+  MtStatus code = MT_ERR_INTERNAL;
   switch (s.code()) {
-    case weft::StatusCode::kOk: return MT_OK;
-    case weft::StatusCode::kInvalidArgument: return MT_ERR_INVALID_ARGUMENT;
-    case weft::StatusCode::kResourceExhausted: return MT_ERR_RESOURCE;
-    case weft::StatusCode::kFailedPrecondition: return MT_ERR_MISUSE;
-    default: return MT_ERR_INTERNAL;
+    case weft::StatusCode::kOk: code = MT_OK; break;
+    case weft::StatusCode::kInvalidArgument: code = MT_ERR_INVALID_ARGUMENT; break;
+    case weft::StatusCode::kResourceExhausted: code = MT_ERR_RESOURCE; break;
+    case weft::StatusCode::kFailedPrecondition: code = MT_ERR_MISUSE; break;
+    default: break;
   }
+  return fail(code, std::string(s.message()));
 }
+
+namespace {
 
 // The state, its poll function and its destructor; the destructor runs once, whenever the
 // coroutine frame holding this goes (completion, abort, shutdown).
@@ -135,7 +100,7 @@ MtRuntime* make_runtime(weft::RuntimeOptions options) {
   MtRuntime* out = nullptr;
   guarded([&] {
     weft::StatusOr<std::unique_ptr<weft::Runtime>> rt = weft::Runtime::create(std::move(options));
-    if (!rt.ok()) return fail(status_of(rt.status()), std::string(rt.status().message()));
+    if (!rt.ok()) return fail_with(rt.status());
     out = new MtRuntime{*std::move(rt)};
     return MT_OK;
   });
@@ -162,6 +127,10 @@ const char* mt_status_name(MtStatus status) {
     case MT_ERR_ALREADY_TAKEN: return "MT_ERR_ALREADY_TAKEN";
     case MT_ERR_RESOURCE: return "MT_ERR_RESOURCE";
     case MT_ERR_INTERNAL: return "MT_ERR_INTERNAL";
+    case MT_ERR_CLOSED: return "MT_ERR_CLOSED";
+    case MT_ERR_TIMEOUT: return "MT_ERR_TIMEOUT";
+    case MT_ERR_EMPTY: return "MT_ERR_EMPTY";
+    case MT_ERR_IO: return "MT_ERR_IO";
   }
   return "MT_ERR_UNKNOWN";
 }
@@ -281,13 +250,9 @@ MtPoll mt_join_poll(MtJoinHandle* handle, MtContext* cx, MtStatus* status, void*
                   handle == nullptr ? "weft: a NULL join handle" : "weft: a NULL context");
     }
     if (handle->taken) return fail(MT_ERR_ALREADY_TAKEN, "weft: the output was already taken");
-    if (!handle->handle.is_finished()) {
-      const MtWaker* w = mt_context_waker(cx);
-      if (w == nullptr) return MT_ERR_MISUSE;
-      if (handle->handle.register_waker(w->waker)) {
-        ready = MT_PENDING;
-        return MT_OK;
-      }
+    if (!weft::capi::join_ready(handle->handle, cx)) {
+      ready = MT_PENDING;
+      return MT_OK;
     }
     handle->taken = true;
     void* out = handle->handle.take_result();  // JoinError: MT_ERR_CANCELLED (guarded)

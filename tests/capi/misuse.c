@@ -75,6 +75,32 @@ int main(int argc, char** argv) {
   mt_join_detach(NULL);
   CHECK(mt_context_waker(NULL) == NULL);
 
+  /* Operations: NULL handles, a call that needs a task made outside one, mismatched queues. */
+  MtOpResult r;
+  CHECK(mt_op_poll(NULL, NULL, &r) == MT_READY && r.status == MT_ERR_INVALID_ARGUMENT);
+  CHECK(mt_op_poll(NULL, NULL, NULL) == MT_READY);
+  mt_op_drop(NULL);
+  CHECK(async_channel_send(NULL, NULL) == NULL && async_channel_recv(NULL) == NULL);
+  CHECK(async_channel_close(NULL) == MT_ERR_INVALID_ARGUMENT);
+  CHECK(async_mutex_lock(NULL) == NULL && async_mutex_unlock(NULL) == MT_ERR_INVALID_ARGUMENT);
+  CHECK(async_tcp_accept(NULL) == NULL && async_read(NULL, NULL, 0) == NULL);
+  CHECK(async_write(NULL, NULL, 0) == NULL && async_tcp_shutdown_write(NULL) == MT_ERR_INVALID_ARGUMENT);
+  CHECK(async_tcp_connect("not an address") == NULL);
+  MtTcpListener* listener = NULL;
+  CHECK(async_tcp_bind("127.0.0.1:0", &listener) == MT_ERR_MISUSE && listener == NULL);
+  CHECK(contains(mt_last_error(), "outside"));
+  mt_tcp_close(NULL);
+  mt_tcp_listener_close(NULL);
+  MtQueue* ring = mt_queue_create("ring");
+  MtQueue* bwos = mt_queue_create("bwos");
+  void* item = NULL;
+  CHECK(mt_queue_steal(ring, bwos, &item) == MT_ERR_INVALID_ARGUMENT);
+  CHECK(mt_queue_steal(ring, ring, &item) == MT_ERR_MISUSE);
+  CHECK(mt_queue_try_pop(NULL, &item) == MT_ERR_INVALID_ARGUMENT);
+  mt_queue_destroy(ring);
+  mt_queue_destroy(bwos);
+  mt_queue_destroy(NULL);
+
   MtRuntime* rt = runtime_from_args(argc, argv);
   CHECK(mt_runtime_spawn(rt, NULL, NULL, count_drop) == NULL);
   CHECK(contains(mt_last_error(), "NULL poll function"));

@@ -320,6 +320,10 @@ class [[nodiscard]] Channel<T>::SendAwaiter {
     return true;
   }
 
+  // For poll-style drivers (the C ABI): after await_suspend returned true, true once this
+  // waiter was notified (await_resume may then be called); false while it waits.
+  bool is_notified() const noexcept { return node_.notified(); }
+
   // nullopt: sent. A value: the channel was closed first; here it is back.
   std::optional<T> await_resume() noexcept {
     return node_.take_on_resume();
@@ -373,6 +377,9 @@ class [[nodiscard]] Channel<T>::RecvAwaiter {
     node_.enqueued = true;
     return true;
   }
+
+  // As SendAwaiter::is_notified.
+  bool is_notified() const noexcept { return node_.notified(); }
 
   // The value, or nullopt once the channel is closed and drained.
   std::optional<T> await_resume() noexcept {

@@ -91,6 +91,8 @@ class [[nodiscard]] AsyncMutexGuard {
   AsyncMutex* mutex() const noexcept { return mutex_; }
   // Unlocks early (a no-op if it owns nothing).
   inline void unlock() noexcept;
+  // Lets go of the mutex without unlocking it (the caller unlocks it later); returns it.
+  AsyncMutex* release() noexcept { return std::exchange(mutex_, nullptr); }
 
  private:
   AsyncMutex* mutex_ = nullptr;
@@ -222,6 +224,10 @@ class [[nodiscard]] AsyncMutex::LockAwaiter {
     enqueued_ = true;
     return true;
   }
+
+  // For poll-style drivers (the C ABI): after await_suspend returned true, true once unlock
+  // handed the mutex to this waiter (await_resume may then be called).
+  bool is_notified() const noexcept { return node_.notified(); }
 
   AsyncMutexGuard await_resume() noexcept {
     // Resumed either without suspending (owned via [M1]) or because unlock handed it over.
