@@ -115,11 +115,11 @@ extern "C" {
 MtQueue* mt_queue_create(const char* variant) {
   MtQueue* out = nullptr;
   guarded([&] {
-    const std::string_view name = variant != nullptr ? variant : weft::RuntimeOptions{}.variant;
+    const std::string name = variant != nullptr ? variant : weft::RuntimeOptions{}.variant;
     const bool known = weft::variants::AllVariants::visit(name, [&]<class V>() {
       out = new weft::capi::QueueOf<V>(std::this_thread::get_id());
     });
-    if (!known) return fail(MT_ERR_INVALID_ARGUMENT, "weft: unknown variant '" + std::string(name) + "'");
+    if (!known) return fail(MT_ERR_INVALID_ARGUMENT, "weft: unknown variant '" + name + "'");
     return MT_OK;
   });
   return out;
