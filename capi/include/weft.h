@@ -81,6 +81,10 @@ MtRuntime* mt_runtime_new_current_thread(void);
  * has been called: ownership of `state` always passes to the call. */
 MtJoinHandle* mt_runtime_spawn(MtRuntime* rt, void* state, MtPollFn poll, MtDropFn drop);
 
+/* Spawns a task nobody joins (as spawning and detaching at once, without the join handle's
+ * allocation): MT_OK, or an error as mt_runtime_spawn's, the state's destructor then run. */
+MtStatus mt_runtime_spawn_detached(MtRuntime* rt, void* state, MtPollFn poll, MtDropFn drop);
+
 /* Runs a task to completion on the calling thread's behalf and gives its output. Not from
  * inside a task of any runtime (MT_ERR_MISUSE). Ownership of `state` passes to the call. */
 MtStatus mt_runtime_block_on(MtRuntime* rt, void* state, MtPollFn poll, MtDropFn drop,

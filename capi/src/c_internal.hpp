@@ -2,6 +2,7 @@
 // plumbing (last_error, fail, guarded) and the poll of a join handle. C++ only, never installed.
 #pragma once
 
+#include <memory>
 #include <new>
 #include <stdexcept>
 #include <string>
@@ -12,6 +13,14 @@
 
 struct MtWaker {
   weft::Waker waker;
+};
+
+// A runtime the handle owns (mt_runtime_new), or one that C++ code owns and lent it
+// (weft_cpp.h's BorrowedRuntime): `owned` is null then, and mt_runtime_destroy refuses it.
+struct MtRuntime {
+  std::unique_ptr<weft::Runtime> owned;
+  weft::Runtime* rt = nullptr;  // owned.get(), or the borrowed runtime
+  bool shut_down = false;
 };
 
 struct MtContext {

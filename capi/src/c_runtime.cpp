@@ -13,11 +13,18 @@
 struct MtJoinHandle {
   weft::JoinHandle<void*> handle;
   bool taken = false;
-};
 
-struct MtRuntime {
-  std::unique_ptr<weft::Runtime> rt;
-  bool shut_down = false;
+  // One per mt_runtime_spawn: recycled through the thread's frame pool (frame_pool.hpp) with the
+  // task frames, so that a spawn from C, like one from C++, does not live in malloc.
+  static constexpr std::size_t kBlock = 16;
+  static void* operator new(std::size_t size) {
+    static_assert(sizeof(MtJoinHandle) <= kBlock);
+    (void)size;
+    return weft::detail::this_thread_frame_pool().allocate(kBlock);
+  }
+  static void operator delete(void* p) noexcept {
+    weft::detail::this_thread_frame_pool().free(p, kBlock);
+  }
 };
 
 namespace weft::capi {
@@ -101,7 +108,8 @@ MtRuntime* make_runtime(weft::RuntimeOptions options) {
   guarded([&] {
     weft::StatusOr<std::unique_ptr<weft::Runtime>> rt = weft::Runtime::create(std::move(options));
     if (!rt.ok()) return fail_with(rt.status());
-    out = new MtRuntime{*std::move(rt)};
+    out = new MtRuntime{.owned = *std::move(rt)};
+    out->rt = out->owned.get();
     return MT_OK;
   });
   return out;
@@ -153,12 +161,19 @@ MtJoinHandle* mt_runtime_spawn(MtRuntime* rt, void* state, MtPollFn poll, MtDrop
   guarded([&] {
     if (MtStatus s = weft::capi::check_task(rt, state, poll, drop); s != MT_OK) return s;
     weft::capi::CTask task(state, poll, drop);  // owns the state from here on
-    auto* handle = new MtJoinHandle;
-    handle->handle = rt->rt->spawn(weft::capi::run(std::move(task)));
-    out = handle;
+    out = new MtJoinHandle{rt->rt->spawn(weft::capi::run(std::move(task)))};
     return MT_OK;
   });
   return out;
+}
+
+MtStatus mt_runtime_spawn_detached(MtRuntime* rt, void* state, MtPollFn poll, MtDropFn drop) {
+  return guarded([&] {
+    if (MtStatus s = weft::capi::check_task(rt, state, poll, drop); s != MT_OK) return s;
+    weft::capi::CTask task(state, poll, drop);
+    rt->rt->spawn(weft::capi::run(std::move(task))).detach();
+    return MT_OK;
+  });
 }
 
 MtStatus mt_runtime_block_on(MtRuntime* rt, void* state, MtPollFn poll, MtDropFn drop,
@@ -189,6 +204,11 @@ MtStatus mt_runtime_destroy(MtRuntime* rt) {
       // From a worker thread: its own runtime would join the thread it runs on; another
       // runtime's worker would block that runtime while this one drains.
       return fail(MT_ERR_MISUSE, "weft: mt_runtime_destroy called from inside a task");
+    }
+    if (rt->owned == nullptr) {
+      return fail(MT_ERR_MISUSE,
+                  "weft: mt_runtime_destroy of a borrowed runtime (its weft::capi::BorrowedRuntime "
+                  "frees the handle; the C++ side owns the runtime)");
     }
     rt->rt->shutdown();
     delete rt;

@@ -30,16 +30,17 @@ using workloads::Subprocess;
 // The table of harness/peers/README.md.
 const std::vector<PeerSpec>& peer_table() {
   static const std::string_view kNoAsioChannel =
-      "remote, pipeline: not written for any peer; ping_pong: Boost 1.74's Asio has no channel "
-      "(asio::experimental::channel is 1.80)";
+      "remote, pipeline: not written for any peer; flat_c: Weft's C ABI; ping_pong: Boost "
+      "1.74's Asio has no channel (asio::experimental::channel is 1.80)";
   static const std::vector<PeerSpec> kPeers = {
       {.name = "tokio", .folder = "tokio",
        .spawn_shapes = {"flat", "tree", "yield_many", "ping_pong", "chained"},
        .echo = true, .current_thread = true,
-       .absent = "remote and pipeline: not written for any peer"},
+       .absent = "remote and pipeline: not written for any peer; flat_c: Weft's C ABI"},
       {.name = "go", .folder = "go",
        .spawn_shapes = {"flat", "tree", "yield_many", "ping_pong", "chained"},
-       .echo = true, .absent = "remote and pipeline: not written for any peer"},
+       .echo = true,
+       .absent = "remote and pipeline: not written for any peer; flat_c: Weft's C ABI"},
       {.name = "asio", .folder = "asio", .extra_arg = "--contexts=shared",
        .spawn_shapes = {"flat", "tree", "yield_many", "chained"},
        .echo = true, .absent = kNoAsioChannel},
@@ -48,12 +49,13 @@ const std::vector<PeerSpec>& peer_table() {
        .echo = true, .absent = kNoAsioChannel},
       {.name = "libuv", .folder = "libuv", .spawn_shapes = {"flat", "tree", "chained"},
        .echo = true, .echo_one_thread = true,
-       .absent = "remote, pipeline: not written for any peer; yield_many, ping_pong: a "
-                 "uv_queue_work item can neither yield nor wait for a message; echo runs one "
-                 "loop, so threads=1 only"},
+       .absent = "remote, pipeline: not written for any peer; flat_c: Weft's C ABI; "
+                 "yield_many, ping_pong: a uv_queue_work item can neither yield nor wait for a "
+                 "message; echo runs one loop, so threads=1 only"},
       {.name = "tbb", .folder = "tbb", .spawn_shapes = {"flat", "tree", "chained"},
-       .absent = "remote, pipeline: not written for any peer; yield_many, ping_pong: TBB tasks "
-                 "run to completion (no yield, no awaiting a message); echo: oneTBB has no I/O"},
+       .absent = "remote, pipeline: not written for any peer; flat_c: Weft's C ABI; "
+                 "yield_many, ping_pong: TBB tasks run to completion (no yield, no awaiting a "
+                 "message); echo: oneTBB has no I/O"},
   };
   return kPeers;
 }

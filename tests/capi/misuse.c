@@ -113,13 +113,21 @@ int main(int argc, char** argv) {
   CHECK(twice.h != NULL);
   CHECK(mt_runtime_block_on(rt, &twice, join_twice_poll, NULL, NULL) == MT_OK);
 
+  /* A detached task's state is freed once, whether it ran (workers) or shutdown dropped it
+   * (current_thread: nothing ran it outside block_on). */
+  CHECK(mt_runtime_spawn_detached(rt, NULL, ready_poll, count_drop) == MT_OK);
+  CHECK(mt_runtime_spawn_detached(NULL, NULL, ready_poll, count_drop) == MT_ERR_INVALID_ARGUMENT);
+  CHECK(atomic_load(&drops) >= 4 && atomic_load(&drops) <= 5);
+
   /* After shutdown: nothing new runs, and the states are freed. */
   CHECK(mt_runtime_shutdown(rt, 1000) == MT_OK);
+  CHECK(atomic_load(&drops) == 5);
   CHECK(mt_runtime_shutdown(rt, 1000) == MT_OK);
   CHECK(mt_runtime_spawn(rt, NULL, ready_poll, count_drop) == NULL);
   CHECK(contains(mt_last_error(), "shut down"));
+  CHECK(mt_runtime_spawn_detached(rt, NULL, ready_poll, count_drop) == MT_ERR_SHUTDOWN);
   CHECK(mt_runtime_block_on(rt, NULL, ready_poll, count_drop, NULL) == MT_ERR_SHUTDOWN);
-  CHECK(atomic_load(&drops) == 5);
+  CHECK(atomic_load(&drops) == 8);
   CHECK(mt_runtime_destroy(rt) == MT_OK);
   printf("misuse %s %s: every misuse refused with its code\n", argv[1], argv[2]);
   return 0;

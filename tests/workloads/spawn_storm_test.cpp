@@ -39,9 +39,9 @@ TEST_P(SpawnStorm, EveryShapeCompletesAndCountsItsUnits) {
                                        {"items", "5000"},  {"stages", "3"},
                                        {"capacity", "4"}};
   const std::map<std::string, double> expected_units{
-      {"flat", 20000},  {"remote", 20000},      {"tree", 11111},
-      {"yield_many", 50 * 101}, {"ping_pong", 4000}, {"chained", 20000},
-      {"pipeline", 5000 * 4}};
+      {"flat", 20000},    {"flat_c", 20000},        {"remote", 20000},
+      {"tree", 11111},    {"yield_many", 50 * 101}, {"ping_pong", 4000},
+      {"chained", 20000}, {"pipeline", 5000 * 4}};
   for (const std::string& shape : workload->shapes()) {
     auto rt = Runtime::create(GetParam().options);
     ASSERT_TRUE(rt.ok()) << rt.status();

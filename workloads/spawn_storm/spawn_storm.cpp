@@ -9,8 +9,10 @@
 #include "absl/status/status.h"
 #include "common/event.hpp"
 #include "fmt/format.h"
+#include "spawn_storm/flat_c.h"
 #include "weft/sync/channel.hpp"
 #include "weft/weft.hpp"
+#include "weft_cpp.h"
 
 namespace weft::workloads {
 namespace {
@@ -136,15 +138,15 @@ class SpawnStorm final : public Workload {
     return "1M trivial tasks in Tokio's rt_multi_threaded shapes; ns per task";
   }
   std::vector<std::string> shapes() const override {
-    return {"flat", "remote", "tree", "yield_many", "ping_pong", "chained", "pipeline"};
+    return {"flat", "flat_c", "remote", "tree", "yield_many", "ping_pong", "chained", "pipeline"};
   }
   // No socket and no timer: only a parked worker's wait passes through the reactor.
   bool uses_reactor() const override { return false; }
   std::vector<ParamSpec> params() const override {
     return {
         // Upper bounds keep every run inside memory: flat holds `tasks` frames at once.
-        {"tasks", "1000000", "tasks spawned (flat, remote) or chain depth (chained)",
-         {"flat", "remote", "chained"}, 20'000'000},
+        {"tasks", "1000000", "tasks spawned (flat, flat_c, remote) or chain depth (chained)",
+         {"flat", "flat_c", "remote", "chained"}, 20'000'000},
         {"leaves", "1000000", "leaves of the skynet tree (a power of fanout)", {"tree"},
          100'000'000},
         {"fanout", "10", "children per skynet node", {"tree"}, 1'000},
@@ -169,7 +171,7 @@ class SpawnStorm final : public Workload {
 
   std::optional<double> expected_units(std::string_view shape,
                                        const Params& params) const override {
-    if (shape == "flat" || shape == "remote" || shape == "chained") {
+    if (shape == "flat" || shape == "flat_c" || shape == "remote" || shape == "chained") {
       return static_cast<double>(param_int(params, "tasks"));
     }
     if (shape == "tree") {
@@ -190,6 +192,15 @@ class SpawnStorm final : public Workload {
       const std::int64_t n = param_int(params, "tasks");
       Countdown done(n);
       rt.block_on(flat(n, &done));
+      return tasks(n);
+    }
+    if (shape == "flat_c") {  // `flat` through the C ABI, on this runtime (flat_c.c)
+      const std::int64_t n = param_int(params, "tasks");
+      const capi::BorrowedRuntime c_rt(rt);
+      char error[256];
+      if (const MtStatus s = spawn_storm_flat_c(c_rt.get(), n, error, sizeof error); s != MT_OK) {
+        return absl::InternalError(fmt::format("flat_c: {}: {}", mt_status_name(s), error));
+      }
       return tasks(n);
     }
     if (shape == "remote") {

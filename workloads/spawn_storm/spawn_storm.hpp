@@ -2,6 +2,7 @@
 // benchmarks at larger sizes.
 //
 //   flat        `tasks` trivial tasks spawned from one task
+//   flat_c      flat written against the C ABI (weft.h; flat_c.c): the boundary's cost
 //   remote      `tasks` trivial tasks spawned from a thread outside the runtime
 //   tree        skynet: a `fanout`-ary tree of tasks with `leaves` leaves summing their ids
 //   yield_many  `yield_tasks` tasks that each yield `yields` times (unit: one poll)
