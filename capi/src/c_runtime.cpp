@@ -61,32 +61,35 @@ class CTask {
     if (drop_ != nullptr) drop_(state_);
   }
 
-  // One poll, as an awaiter: suspends only when the poll function said MT_PENDING.
-  struct PollOnce {
-    CTask* task;
-    MtPoll result = MT_PENDING;
-    void* output = nullptr;
-    bool await_ready() noexcept { return false; }
-    bool await_suspend(std::coroutine_handle<>) {
-      MtContext cx;
-      result = task->poll_(task->state_, &cx);
-      output = cx.output;
-      return result != MT_READY;
-    }
-    MtPoll await_resume() noexcept { return result; }
-  };
+  // `co_await task`: one poll, run once the coroutine is suspended (a wake during the poll then
+  // reschedules it); suspends only when the poll function said MT_PENDING. The task is its own
+  // awaiter, so the frame holds nothing else across the suspension (the C task's frame stays
+  // small: `flat_c` in spawn_storm measures it).
+  bool await_ready() noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<>) {
+    MtContext cx;
+    ready_ = poll_(state_, &cx) == MT_READY;
+    output_ = cx.output;
+    return !ready_;
+  }
+  bool await_resume() noexcept { return ready_; }
+  void* output() const noexcept { return output_; }
 
  private:
   void* state_;
   MtPollFn poll_;
   MtDropFn drop_;
+  void* output_ = nullptr;
+  bool ready_ = false;
 };
 
 weft::Task<void*> run(CTask task) {
   for (;;) {
-    CTask::PollOnce once{&task};
-    if (co_await once == MT_READY) co_return once.output;
+    // Not `if (co_await task)`: g++ 12 laid out that frame wrongly (spawn_storm crashed).
+    const bool ready = co_await task;
+    if (ready) break;
   }
+  co_return task.output();
 }
 
 // Takes ownership of the state: on a bad argument its destructor runs here.
