@@ -74,8 +74,13 @@ class SpawnedOp : public MtOp {
   weft::JoinHandle<T> handle_;
 };
 
-MtTcpStream* new_stream(TcpStream&& s) {
-  return new MtTcpStream{std::make_shared<TcpStream>(std::move(s))};
+// An accept's or a connect's result: the new stream, or why not.
+void stream_result(weft::StatusOr<TcpStream>& s, MtOpResult* r) {
+  if (!s.ok()) {
+    r->status = io_fail(s.status(), r);
+    return;
+  }
+  r->stream = new MtTcpStream{std::make_shared<TcpStream>(*std::move(s))};
 }
 
 // The coroutines: parameters by value, so each task's frame owns what it uses.
@@ -95,13 +100,7 @@ class AcceptOp final : public SpawnedOp<weft::StatusOr<TcpStream>> {
 
  private:
   weft::Task<weft::StatusOr<TcpStream>> start() override { return accept_task(l_); }
-  void finish(weft::StatusOr<TcpStream>&& s, MtOpResult* r) override {
-    if (!s.ok()) {
-      r->status = io_fail(s.status(), r);
-      return;
-    }
-    r->stream = new_stream(*std::move(s));
-  }
+  void finish(weft::StatusOr<TcpStream>&& s, MtOpResult* r) override { stream_result(s, r); }
   std::shared_ptr<TcpListener> l_;
 };
 
@@ -111,13 +110,7 @@ class ConnectOp final : public SpawnedOp<weft::StatusOr<TcpStream>> {
 
  private:
   weft::Task<weft::StatusOr<TcpStream>> start() override { return TcpStream::connect(addr_); }
-  void finish(weft::StatusOr<TcpStream>&& s, MtOpResult* r) override {
-    if (!s.ok()) {
-      r->status = io_fail(s.status(), r);
-      return;
-    }
-    r->stream = new_stream(*std::move(s));
-  }
+  void finish(weft::StatusOr<TcpStream>&& s, MtOpResult* r) override { stream_result(s, r); }
   SocketAddress addr_;
 };
 
