@@ -20,7 +20,7 @@ QUICK_PARAMS := --param tasks=100000 --param leaves=100000 --param yield_tasks=1
                 --param yields=1000 --param pairs=10000 --param items=20000
 
 .PHONY: all deps build test test-plain test-asan test-tsan test-scripts test-windows lint bench \
-        bench-quick bench-full bench-io summaries micro plots format clean bench-ci bench-ab \
+        bench-slurm bench-quick bench-full bench-io summaries micro plots format clean bench-ci bench-ab \
         baseline notebook report plants io-aims echo-profile
 
 all: build
@@ -127,6 +127,14 @@ bench: build
 # `make bench` with the 10K-connection echo runs as well (one weft-loadgen process: fd limit).
 bench-full:
 	$(MAKE) bench ECHO_CONNECTIONS=100,1000,10000
+
+# The sweep on a Slurm cluster (README.md, "On a cluster"): one array task per cell, each on a
+# node of its own (--exclusive), then a job that merges, plots and writes the report:
+#   make bench-slurm ARGS='--shape=all --variant=all --reps=5 --partition=cpu --account=lab'
+# ARGS takes scripts/slurm_sweep.py's options (weft-bench's sweep flags, --partition,
+# --account, --time, --results, --dry-run, ...: scripts/slurm_sweep.py --help).
+bench-slurm: build
+	$(PYTHON) scripts/slurm_sweep.py $(ARGS)
 
 # The echo and timer_churn part of the sweep, appended to $(RUN_CSV), on the I/O backends $(IO)
 # (the peers run once, on their own I/O).

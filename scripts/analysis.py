@@ -156,6 +156,7 @@ def rankings(df):
     orients it so that > 1 is always better than the reference; rank 1 is the best in the
     cell. Sorted by cell, then rank."""
     parts = []
+    machines = weft_csv.machine_keys(df)  # several machines: each ranked on its own
     for (workload, shape), sub in df.groupby(["workload", "shape"], sort=True):
         metric = main_metric(sub)
         if metric is None:
@@ -164,12 +165,12 @@ def rankings(df):
         stats["metric"] = metric
         stats["unit"] = weft_csv.one_or_mixed(sub.loc[sub["metric"] == metric, "unit"])
         parts.append(stats)
-    cols = weft_csv.GROUP_KEYS + ["metric", "unit", "median", "n", "reference", "vs_ref",
-                                  "score", "rank"]
+    cols = weft_csv.GROUP_KEYS + machines + ["metric", "unit", "median", "n", "reference",
+                                             "vs_ref", "score", "rank"]
     if not parts:
         return pd.DataFrame(columns=cols)
     out = pd.concat(parts, ignore_index=True)
-    cell = ["workload", "shape", "config", "threads"]
+    cell = ["workload", "shape", "config"] + machines + ["threads"]
     out["reference"] = out["variant"].map(reference_for)
     ref = out[out["variant"] == out["reference"]].set_index(cell + ["reference"])["median"]
     out = out.join(ref.rename("ref"), on=cell + ["reference"])
@@ -188,13 +189,16 @@ def geomean(x):
 
 
 def ranking_summary(ranks):
-    """Per workload, each variant's geometric mean score against the reference over every
-    shape, configuration and thread count it was measured at (n cells), best first."""
-    g = ranks.groupby(["workload", "variant"])
+    """Per workload (and machine, where the rankings hold several), each variant's geometric
+    mean score against the reference over every shape, configuration and thread count it was
+    measured at (n cells), best first."""
+    g = ranks.groupby(["workload"] + weft_csv.machine_keys(ranks) + ["variant"])
     out = g.agg(score=("score", geomean), best=("rank", lambda r: int((r == 1).sum())),
                 n=("score", "count")).reset_index()
-    out = out.sort_values(["workload", "score"], ascending=[True, False], ignore_index=True)
-    out["rank"] = out.groupby("workload")["score"].rank(ascending=False, method="min")
+    by = ["workload"] + weft_csv.machine_keys(ranks)
+    out = out.sort_values(by + ["score"], ascending=[True] * len(by) + [False],
+                          ignore_index=True)
+    out["rank"] = out.groupby(by)["score"].rank(ascending=False, method="min")
     out["rank"] = out["rank"].astype("Int64")
     return out
 
@@ -205,8 +209,11 @@ def ranking_pivot(ranks, workload):
     sub = ranks[ranks["workload"] == workload].copy()
     sub["cell"] = (sub["shape"] + sub["config"].map(lambda c: f" [{c}]" if c else "")
                    + " t=" + sub["threads"].astype(str))
-    wide = sub.pivot(index=["variant"], columns="cell", values="score")
-    order = ranking_summary(sub)["variant"]
+    index = weft_csv.machine_keys(sub) + ["variant"]  # several machines: a row per machine too
+    wide = sub.pivot(index=index, columns="cell", values="score")
+    summary = ranking_summary(sub)
+    order = (pd.MultiIndex.from_frame(summary[index]) if len(index) > 1
+             else summary["variant"])
     return wide.reindex(index=order, columns=list(dict.fromkeys(sub["cell"])))
 
 
@@ -214,7 +221,7 @@ def percentiles(df, workload, shape, metrics, param=None):
     """Median/min/max over reps of each of `metrics` per variant, threads and (if given)
     the numeric parameter `param`; tidy, with a `metric` column. Empty if no rows."""
     d = df[(df["workload"] == workload) & (df["shape"] == shape)]
-    keys = ["variant", "threads"]
+    keys = weft_csv.machine_keys(d) + ["variant", "threads"]
     if param is not None:
         d = plot_io.with_param(d, param)
         if (d[param] % 1 == 0).all():
@@ -247,11 +254,14 @@ def plot_percentiles(df, workload, shape, metrics, param, out_dir, name):
                              squeeze=False)
     several = tidy["threads"].nunique() > 1
     for ax, m in zip(axes[0], metrics):
-        for (variant, t), v in tidy[tidy["metric"] == m].groupby(["variant", "threads"]):
+        machines = weft_csv.machine_keys(tidy)  # several machines: a line each, named
+        for key, v in tidy[tidy["metric"] == m].groupby(machines + ["variant", "threads"]):
+            machine, variant, t = key if machines else (None, *key)
             v = v.sort_values(param)
             style = plot.line_style(variant)  # flavor, backend and peers told apart
-            ax.plot(v[param], v["median"], label=f"{variant} t={t}" if several else variant,
-                    **style)
+            label = f"{variant} t={t}" if several else variant
+            ax.plot(v[param], v["median"], label=label if machine is None
+                    else f"{machine.split(' ')[0]}: {label}", **style)
             ax.fill_between(v[param], v["min"], v["max"], color=style["color"], alpha=0.2,
                             linewidth=0)
         ax.set_xscale("log")

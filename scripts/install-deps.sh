@@ -5,10 +5,13 @@
 set -euo pipefail
 
 PACKAGES=(
-  build-essential cmake ninja-build git valgrind
+  build-essential cmake ninja-build git valgrind pkg-config
   libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev libfmt-dev liburing-dev
   python3-pandas python3-matplotlib python3-scipy python3-pytest
   python3-nbconvert python3-ipykernel
+  # Slurm and MUNGE: tests/scripts/test_slurm_sweep.py runs a private single-node cluster
+  # (its own key, config, ports and state; the system's services are not used).
+  munge slurmctld slurmd slurm-client
 )
 if [ "${1:-}" = "--windows" ]; then
   PACKAGES+=(g++-mingw-w64-x86-64-posix wine64 googletest)
@@ -20,7 +23,7 @@ fi
 # offline), Go, Boost.Asio, libuv, oneTBB. A failed install of these is a warning, not an error:
 # weft-bench then skips the peer with one line naming what is missing.
 PEER_PACKAGES=(
-  cargo rustc librust-tokio-dev golang-go libboost-dev libuv1-dev libtbb-dev pkg-config
+  cargo rustc librust-tokio-dev golang-go libboost-dev libuv1-dev libtbb-dev
 )
 
 missing_of() {

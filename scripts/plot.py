@@ -9,7 +9,9 @@ band; peers, the production runtimes, as grey dash-dotted reference lines; each 
 Weft variant its own line, in the variant's colour with a marker per backend: epoll round,
 uring a cross), speedup over each
 variant's own smallest-thread run (normally 1 thread)
-with the ideal line and the machine's core count, and parallel efficiency.
+with the ideal line and the machine's core count, and parallel efficiency. CSVs of several
+machines (a merge of Slurm sweeps, scripts/merge_runs.py) get one row of the three panels per
+machine (host, CPU model, cores) in the same figure, one above the other.
 The throughput metric is --metric, else the first of tasks_per_s, msgs_per_s,
 pairs_per_s, ops_per_s present for the workload. Prints the PNG paths written to stdout.
 Exit 2 on bad input (no/missing CSV, missing columns, bad cells).
@@ -86,6 +88,8 @@ def title_for(sub, workload, shape, config=""):
     cpu = weft_csv.one_or_mixed(sub["cpu_model"])
     sha = short_sha(weft_csv.one_or_mixed(sub["git_sha"]))
     what = f"{workload}/{shape}" + (f" [{config}]" if config else "")
+    if weft_csv.machine_keys(sub):
+        return f"{what} \u2014 {sub['machine'].nunique()} machines, {sha}"
     return f"{what} \u2014 {host} ({cpu}), {sha}"
 
 
@@ -104,11 +108,12 @@ def png_name(workload, shape, config=""):
     return re.sub(r"[^A-Za-z0-9_.=-]+", "-", name) + ".png"
 
 
-def plot_one(sub, workload, shape, metric, out_dir, logx, config=""):
+def draw_row(axes, sub, metric, logx, machine=None):
+    """The three panels of one machine's rows (all of `sub` when machine is None)."""
+    ax_t, ax_s, ax_e = axes
     stats = weft_csv.rep_stats(sub, metric)
     unit = weft_csv.one_or_mixed(sub.loc[sub["metric"] == metric, "unit"])
     threads = sorted(stats["threads"].unique())
-    fig, (ax_t, ax_s, ax_e) = plt.subplots(1, 3, figsize=(16, 5), sharex=True)
     bases = set()
     for variant, v in stats.groupby("variant", sort=True):
         v = v.sort_values("threads")
@@ -136,11 +141,12 @@ def plot_one(sub, workload, shape, metric, out_dir, logx, config=""):
 
     ax_t.set_ylabel(f"{metric} ({unit})")
     ax_t.yaxis.set_major_formatter(EngFormatter(sep=""))
-    ax_t.set_title("throughput (median, min-max band)", fontsize=10)
+    where = "" if machine is None else f"{machine}: "
+    ax_t.set_title(f"{where}throughput (median, min-max band)", fontsize=10)
     ax_s.set_ylabel(base_label(set(bases)))
-    ax_s.set_title("speedup", fontsize=10)
+    ax_s.set_title(f"{where}speedup", fontsize=10)
     ax_e.set_ylabel("efficiency = speedup / ideal")
-    ax_e.set_title("parallel efficiency", fontsize=10)
+    ax_e.set_title(f"{where}parallel efficiency", fontsize=10)
     for ax in (ax_t, ax_s, ax_e):
         if logx:
             ax.set_xscale("log", base=2)
@@ -155,8 +161,24 @@ def plot_one(sub, workload, shape, metric, out_dir, logx, config=""):
     handles = [h for h in ax_s.get_legend_handles_labels()[0]
                if h.get_label().startswith(("ideal", "cores"))]
     ax_s.legend(handles=handles, fontsize=8, loc="upper left")
+
+
+def plot_one(sub, workload, shape, metric, out_dir, logx, config=""):
+    """One figure: the three panels, one row of them per machine where `sub` holds several
+    (weft_csv.machine_keys: a merge of Slurm sweeps), the machines one above the other."""
+    machines = (sorted(sub["machine"].unique()) if weft_csv.machine_keys(sub)
+                else [None])
+    fig, axes = plt.subplots(len(machines), 3, figsize=(16, 5 * len(machines)), sharex="row",
+                             squeeze=False)
+    for row, machine in zip(axes, machines):
+        part = sub if machine is None else sub[sub["machine"] == machine]
+        if not (part["metric"] == metric).any():
+            for ax in row:
+                ax.set_title(f"{machine}: no {metric} rows", fontsize=10)
+            continue
+        draw_row(row, part, metric, logx, machine)
     fig.suptitle(title_for(sub, workload, shape, config))
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.tight_layout(rect=(0, 0, 1, 0.95 if len(machines) == 1 else 0.97))
     path = os.path.join(out_dir, png_name(workload, shape, config))
     fig.savefig(path, dpi=110)
     plt.close(fig)

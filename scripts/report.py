@@ -4,7 +4,9 @@ benchmarks, as markdown.
     /usr/bin/python3 scripts/report.py [--results DIR] [--out FILE]
 
 The README names the machine (host, cpu_model, cpus, compiler, build) and the commit as the
-CSV records them, then per workload (spawn_storm, echo, timer_churn, any other, then micro) a
+CSV records them (each machine, where the run merges several: scripts/merge_runs.py; its tables
+then have a machine column and its figures a row per machine), then per workload
+(spawn_storm, echo, timer_churn, any other, then micro) a
 table of the median main metric per variant and thread count (summary.py's table; one table
 per metric, shapes that share it together; for echo also the cost of a message, where the rows
 have it: server_cpu_us_per_msg, io_syscalls_per_msg, driver_polls_per_msg; each I/O backend
@@ -37,7 +39,14 @@ def machine_lines(df, out_dir):
     m = analysis.machine(df[~peer] if (~peer).any() else df)
     sources = sorted(set(df["source"]))
     peers = df[peer].drop_duplicates("variant")
-    return [f"- machine: `{m['host']}`, {m['cpu_model']}, {m['cpus']} CPUs",
+    if weft_csv.machine_keys(df):  # a merge of several machines' sweeps (merge_runs.py)
+        hosts = df.drop_duplicates(["host", "cpu_model", "cpus"]).sort_values("host")
+        where = ["- machines (each table keeps them apart, each figure gives each a row):",
+                 *(f"  - `{r.host}`, {r.cpu_model}, {r.cpus} CPUs ({r.compiler})"
+                   for r in hosts.itertuples())]
+    else:
+        where = [f"- machine: `{m['host']}`, {m['cpu_model']}, {m['cpus']} CPUs"]
+    return [*where,
             f"- compiler: {m['compiler']}, build {m['build']}",
             *([("- peers (harness/peers): " + "; ".join(
                 f"{r.variant}: {r.build}" for r in peers.itertuples()))] if len(peers) else []),

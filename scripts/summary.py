@@ -5,7 +5,9 @@
 One row per (workload, shape, config, variant), one column per thread count
 (t=1, t=2, ...); '-' where that thread count was not measured. `config` (shown
 only when some workload has one) lists the parameters that vary within a
-workload/shape (e.g. connections=1000); current_thread runs are marked in the
+workload/shape (e.g. connections=1000); `machine` (host, CPU model, cores: shown only when
+the CSVs hold several machines, a merge of Slurm sweeps) keeps each machine's rows apart,
+side by side under each workload and shape; current_thread runs are marked in the
 variant column, and so is an I/O backend other than epoll (ring and ring+uring are two
 rows; a CSV without the io parameter is epoll). Values below 1 get two significant
 digits, those < 1000 one decimal, larger ones thousands separators and no decimals. Workloads without
@@ -40,9 +42,10 @@ def fmt(x):
 
 
 def keys_for(stats):
-    if (stats["config"] != "").any():
-        return ["workload", "shape", "config", "variant"]
-    return KEYS
+    """The key columns of a table; `machine` (before the variant) where the data holds
+    several machines (weft_csv.machine_keys)."""
+    keys = KEYS[:2] + (["config"] if (stats["config"] != "").any() else [])
+    return keys + weft_csv.machine_keys(stats) + KEYS[2:]
 
 
 def build_rows(df, metric):

@@ -13,6 +13,11 @@ The I/O backend (weft-bench --io) is the `io` key of a Weft row's params; a row 
 ("" for a peer, which has no Weft backend) and marks a backend other than epoll in `variant`
 as weft-bench does ("ring+uring"), so each backend is a variant of its own in every table,
 plot and gate rule.
+
+Rows of more than one machine (a merge of Slurm sweeps, scripts/merge_runs.py): load() adds the
+column `machine`, "host (cpu_model, N cores)", and machine_keys() names it, so that rep_stats,
+the summaries, plots and rankings keep each machine's numbers apart. Rows of one machine get no
+such column: their tables and figures are what they always were.
 """
 import os
 import sys
@@ -138,11 +143,26 @@ def is_peer(name):
     return base_variant(name) in PEERS
 
 
+def add_machine(df):
+    """Adds `machine` ("host (cpu_model, N cores)") where the rows come from more than one
+    machine; leaves `df` as it is otherwise."""
+    label = (df["host"].astype(str) + " (" + df["cpu_model"].astype(str) + ", "
+             + df["cpus"].astype(str) + " cores)")
+    if label.nunique() > 1:
+        df["machine"] = label
+    return df
+
+
+def machine_keys(df):
+    """["machine"] where `df` holds rows of several machines (add_machine), else []."""
+    return ["machine"] if "machine" in df.columns else []
+
+
 def load(paths):
     """Load and validate one or more CSVs, returning one concatenated DataFrame."""
     if not paths:
         raise CsvError("no CSV file given")
-    return add_config(pd.concat([_load_one(p) for p in paths], ignore_index=True))
+    return add_machine(add_config(pd.concat([_load_one(p) for p in paths], ignore_index=True)))
 
 
 def throughput_metric(df, preferred=None):
@@ -169,11 +189,12 @@ def one_or_mixed(series):
 
 
 def rep_stats(df, metric):
-    """median/min/max of `metric` over reps, one row per GROUP_KEYS tuple.
+    """median/min/max of `metric` over reps, one row per GROUP_KEYS tuple (and machine, where
+    `df` has several: machine_keys).
 
     Reps of several runs with the same key are pooled together."""
     sub = df[df["metric"] == metric]
-    g = sub.groupby(GROUP_KEYS, sort=True)["value"]
+    g = sub.groupby(GROUP_KEYS + machine_keys(df), sort=True)["value"]
     out = g.agg(median="median", min="min", max="max", n="count").reset_index()
     return out
 
