@@ -213,7 +213,9 @@ MtOp* async_tcp_accept(MtTcpListener* listener);
 /* Connects: result->stream. */
 MtOp* async_tcp_connect(const char* address);
 /* Reads up to `len` bytes into `buf`; result->size 0 is the end of the stream. `buf` is written
- * only by the mt_op_poll that returns MT_READY. One read at a time per stream. */
+ * only by the mt_op_poll that returns MT_READY. One read at a time per stream: a read made just
+ * after a pending one was dropped may fail (MT_ERR_IO, EBUSY) until the runtime has destroyed
+ * the dropped one's task; bytes the dropped read had taken from the socket are lost with it. */
 MtOp* async_read(MtTcpStream* stream, void* buf, size_t len);
 /* Writes all `len` bytes of `buf` (copied by this call: `buf` may be reused at once);
  * result->size == len on MT_OK. One write at a time per stream. */
